@@ -1,0 +1,133 @@
+"""`eva` command line: the top level only dispatches; each part registers its verbs.
+
+Parts register through the ``eva.parts`` entry-point group (see pyproject.toml): each entry point is a
+``register(subparsers)`` function adding its sub-command and setting ``func`` on its parser.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib.metadata import entry_points
+from typing import List, Optional
+
+# Verbs of eva.backbone itself, available even from an uninstalled source tree.
+_BUILTIN_PARTS = {"convert": "eva.backbone.cli:register"}
+
+
+def _registrars():
+    found = {ep.name: ep for ep in entry_points(group="eva.parts")}
+    for name, target in _BUILTIN_PARTS.items():
+        if name not in found:
+            module, func = target.split(":")
+            found[name] = (module, func)
+    return found
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eva", description="EVA / EVA-02 suite: eva <part> <verb> ...")
+    sub = parser.add_subparsers(dest="part", metavar="<part>", required=True)
+    for name, ep in sorted(_registrars().items()):
+        try:
+            register = ep.load() if hasattr(ep, "load") else getattr(__import__(ep[0], fromlist=[ep[1]]), ep[1])
+        except ImportError as e:  # the part's framework is not installed: say so when it is used
+            _register_unavailable(sub, name, e)
+            continue
+        register(sub)
+    return parser
+
+
+def _register_unavailable(sub, name: str, error: Exception) -> None:
+    p = sub.add_parser(name, help=f"(unavailable: {error})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def fail(_args):
+        print(f"eva {name} is unavailable: {error}. Install its requirements (requirements/*.txt, `make setup`).",
+              file=sys.stderr)
+        return 2
+    p.set_defaults(func=fail)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+# --------------------------------------------------------------------------- eva convert
+def register(sub) -> None:
+    p = sub.add_parser("convert", help="convert a checkpoint (BAAI, timm, ours) to our layout or to timm's",
+                       description="Convert an EVA checkpoint and print what was renamed, dropped and resized.")
+    p.add_argument("src", help="input checkpoint (.pt/.pth/.bin/.safetensors)")
+    p.add_argument("dst", help="output file; .safetensors or torch format by extension")
+    p.add_argument("--to", choices=("eva", "timm"), default="eva", help="output layout (default: eva)")
+    p.add_argument("--model", help="variant name (default: recognised from the checkpoint)")
+    p.add_argument("--patch-size", type=int, help="resample the patch embedding to this patch size")
+    p.add_argument("--img-size", type=int, help="resample the position embedding to this image size")
+    p.add_argument("--unsafe-pickle", action="store_true",
+                   help="allow pickled Python objects (only for checkpoints you trust)")
+    p.set_defaults(func=run_convert)
+
+
+def run_convert(args) -> int:
+    from .checkpoint import read_checkpoint, save_checkpoint
+    from .convert import CheckpointError, LoadReport, convert_state_dict, describe_state_dict, export_timm
+    from .convert.layouts import to_native, unwrap
+    from .variants import VARIANTS, NOT_IN_TIMM, create_model
+
+    try:
+        obj = read_checkpoint(args.src, weights_only=not args.unsafe_pickle)
+        preview = to_native(unwrap(obj, LoadReport()), LoadReport())
+        name = args.model or _guess_variant(preview, describe_state_dict(preview), VARIANTS)
+        overrides = {}
+        if "head.weight" in preview:
+            overrides["num_classes"] = int(preview["head.weight"].shape[0])
+        if args.patch_size:
+            overrides["patch_size"] = args.patch_size
+        if args.img_size:
+            overrides["img_size"] = args.img_size
+        model = create_model(name, **overrides)
+        sd, report = convert_state_dict(obj, model)
+    except (CheckpointError, KeyError, ValueError) as e:
+        print(f"eva convert: {e}", file=sys.stderr)
+        return 2
+    print(f"model: {name} {json.dumps(overrides) if overrides else ''}".rstrip())
+    print(report.summary())
+    if not report.ok:
+        print("eva convert: the checkpoint does not fit; nothing written", file=sys.stderr)
+        return 2
+    if args.to == "timm":
+        if name in NOT_IN_TIMM:
+            print(f"eva convert: timm has no {name}; export with --to eva", file=sys.stderr)
+            return 2
+        sd, _ = export_timm(sd, model)
+        save_checkpoint(sd, args.dst)
+    else:
+        meta = {"eva_variant": name, "eva_overrides": json.dumps(overrides)}
+        if args.dst.endswith(".safetensors"):
+            save_checkpoint(sd, args.dst, metadata=meta)
+        else:
+            save_checkpoint({"state_dict": sd, **meta}, args.dst)
+    print(f"wrote {args.dst} ({args.to} layout, {len(sd)} tensors)")
+    return 0
+
+
+def _guess_variant(sd, desc, variants) -> str:
+    if not desc["candidates"]:
+        raise ValueError(f"no registered variant has this architecture ({desc['summary']}); pass --model")
+    pos = sd.get("pos_embed")
+    inner_norm = "blocks.0.attn.norm.weight" in sd
+
+    def score(name):
+        a = variants[name]
+        grid = a["img_size"] // a["patch_size"]
+        s = 0
+        s += pos is not None and pos.shape[1] == grid * grid + 1
+        s += a.get("patch_size") == desc["patch"]
+        s += bool(a.get("attn_inner_norm")) == inner_norm
+        s += (a.get("global_pool", "avg") == "token") == ("norm.weight" in sd and "fc_norm.weight" not in sd)
+        return s
+    return max(desc["candidates"], key=score)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

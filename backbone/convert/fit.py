@@ -1,0 +1,76 @@
+"""Fit a native state dict to a concrete model: resample shapes that depend on size, then diff the keys."""
+from __future__ import annotations
+
+import math
+from typing import Dict
+
+import torch
+from timm.layers import resample_patch_embed
+from torch import nn
+
+from ..layers import resize_pos_embed, resize_rel_pos
+from .report import LoadReport
+
+StateDict = Dict[str, torch.Tensor]
+
+
+def fit_to_model(sd: StateDict, model: nn.Module, report: LoadReport) -> StateDict:
+    """Resample patch embedding, position and relative-position tables to ``model``; fill the report's
+    missing / unexpected / mismatched lists. Pure: ``sd`` is not modified."""
+    target = model.state_dict()
+    sd = dict(sd)
+    _drop_absent_optionals(sd, model, target, report)
+    for key in list(sd):
+        if key not in target:
+            continue
+        old, want = sd[key], target[key]
+        if old.shape == want.shape:
+            continue
+        new = _resample(key, old, want, model)
+        if new is not None and new.shape == want.shape:
+            report.resized.append((key, tuple(old.shape), tuple(new.shape)))
+            sd[key] = new
+    report.missing = [k for k in target if k not in sd]
+    report.unexpected = [k for k in sd if k not in target]
+    report.mismatched = [(k, tuple(sd[k].shape), tuple(target[k].shape))
+                         for k in sd if k in target and sd[k].shape != target[k].shape]
+    return sd
+
+
+def _drop_absent_optionals(sd: StateDict, model, target: StateDict, report: LoadReport) -> None:
+    """Handle parts a checkpoint may legitimately have that this model is built without."""
+    if "cls_token" in sd and "cls_token" not in target:
+        report.dropped.append(("cls_token", "model is built without a class token (e.g. for detection)"))
+        del sd["cls_token"]
+    if "pos_embed" in sd and "pos_embed" not in target:
+        report.dropped.append(("pos_embed", f"model uses {getattr(model, 'pos_embed_type', 'no')} positions"))
+        del sd["pos_embed"]
+    # A pre-trained final norm becomes the fine-tuning fc_norm (average pooling models have no final norm).
+    for p in ("weight", "bias"):
+        if f"norm.{p}" in sd and f"norm.{p}" not in target and f"fc_norm.{p}" in target and \
+                f"fc_norm.{p}" not in sd:
+            sd[f"fc_norm.{p}"] = sd.pop(f"norm.{p}")
+            report.renamed.append((f"norm.{p}", f"fc_norm.{p}"))
+    head_keys = [k for k in sd if k.startswith("head.")]
+    if head_keys and not any(k.startswith("head.") for k in target):
+        for k in head_keys:
+            report.dropped.append((k, "model is built without a classifier (num_classes=0)"))
+            del sd[k]
+    if "head.weight" in sd and "head.bias" not in sd and "head.bias" in target:
+        sd["head.bias"] = torch.zeros(sd["head.weight"].shape[0], dtype=sd["head.weight"].dtype)
+        report.added.append(("head.bias", "bias-free projection head loaded as a linear layer with zero bias"))
+
+
+def _resample(key: str, old: torch.Tensor, want: torch.Tensor, model) -> torch.Tensor | None:
+    if key == "patch_embed.proj.weight" and old.shape[:2] == want.shape[:2]:
+        # FlexiViT pseudo-inverse resize: token embeddings of resized patches are preserved.
+        return resample_patch_embed(old.float(), list(want.shape[-2:])).to(old.dtype)
+    if key == "pos_embed" and old.shape[-1] == want.shape[-1]:
+        old_n = old.shape[1] - 1
+        side = math.isqrt(old_n)
+        if side * side != old_n:
+            return None
+        return resize_pos_embed(old, (side, side), tuple(model.grid), num_prefix_tokens=1)
+    if key.endswith(("rel_pos_h", "rel_pos_w")) and old.shape[-1] == want.shape[-1]:
+        return resize_rel_pos(old, want.shape[0])
+    return None

@@ -1,0 +1,14 @@
+"""Building blocks of the EVA ViT, one concept per module."""
+from .attention import Attention
+from .block import Block, PostNormBlock
+from .mlp import build_mlp
+from .pos_embed import resize_pos_embed, sincos_pos_embed
+from .rel_pos import decomposed_rel_pos_bias, resize_rel_pos
+from .rope import RotaryEmbedding2D, apply_rope
+from .window import window_partition, window_unpartition
+
+__all__ = [
+    "Attention", "Block", "PostNormBlock", "build_mlp", "resize_pos_embed", "sincos_pos_embed",
+    "decomposed_rel_pos_bias", "resize_rel_pos", "RotaryEmbedding2D", "apply_rope", "window_partition",
+    "window_unpartition",
+]
