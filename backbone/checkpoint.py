@@ -53,7 +53,7 @@ def read_checkpoint(path: Union[str, os.PathLike], weights_only: bool = True) ->
         with torch.serialization.safe_globals(_SAFE_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=weights_only)
     except pickle.UnpicklingError as e:
-        if "weights_only" in str(e) or "Unsupported global" in str(e):
+        if "Unsupported global" in str(e):
             raise CheckpointError(
                 f"{path} contains pickled Python objects beyond tensors, and loading it could run code. If you "
                 f"trust its origin, load it with weights_only=False (CLI: --unsafe-pickle) and re-save it with "

@@ -72,7 +72,7 @@ def run_convert(args) -> int:
     from .checkpoint import read_checkpoint, save_checkpoint
     from .convert import CheckpointError, LoadReport, convert_state_dict, describe_state_dict, export_timm
     from .convert.layouts import to_native, unwrap
-    from .variants import VARIANTS, NOT_IN_TIMM, create_model
+    from .variants import VARIANTS, NOT_IN_TIMM_NAMES, create_model
 
     try:
         obj = read_checkpoint(args.src, weights_only=not args.unsafe_pickle)
@@ -96,7 +96,7 @@ def run_convert(args) -> int:
         print("eva convert: the checkpoint does not fit; nothing written", file=sys.stderr)
         return 2
     if args.to == "timm":
-        if name in NOT_IN_TIMM:
+        if name in NOT_IN_TIMM_NAMES:
             print(f"eva convert: timm has no {name}; export with --to eva", file=sys.stderr)
             return 2
         sd, _ = export_timm(sd, model)

@@ -135,7 +135,7 @@ class EVAViT(nn.Module):
 
         hidden = mlp_hidden_dim or 4 * embed_dim
         block_cls = PostNormBlock if post_norm else Block
-        dpr = torch.linspace(0, drop_path_rate, depth).tolist() if depth > 1 else [drop_path_rate] * depth
+        dpr = [drop_path_rate * i / (depth - 1) for i in range(depth)] if depth > 1 else [drop_path_rate] * depth
         global_set = set(global_blocks)
         blocks = []
         for i in range(depth):

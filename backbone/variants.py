@@ -42,7 +42,7 @@ VARIANTS: Dict[str, dict] = {
 }
 
 #: Variants without a timm counterpart.
-NOT_IN_TIMM = frozenset({"eva_large_patch14_224"})
+NOT_IN_TIMM_NAMES = frozenset({"eva_large_patch14_224"})
 
 
 def list_models(pattern: str = "*") -> List[str]:

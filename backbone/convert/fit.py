@@ -45,12 +45,14 @@ def _drop_absent_optionals(sd: StateDict, model, target: StateDict, report: Load
     if "pos_embed" in sd and "pos_embed" not in target:
         report.dropped.append(("pos_embed", f"model uses {getattr(model, 'pos_embed_type', 'no')} positions"))
         del sd["pos_embed"]
-    # A pre-trained final norm becomes the fine-tuning fc_norm (average pooling models have no final norm).
-    for p in ("weight", "bias"):
-        if f"norm.{p}" in sd and f"norm.{p}" not in target and f"fc_norm.{p}" in target and \
-                f"fc_norm.{p}" not in sd:
-            sd[f"fc_norm.{p}"] = sd.pop(f"norm.{p}")
-            report.renamed.append((f"norm.{p}", f"fc_norm.{p}"))
+    # The last norm moves between `norm` (token pooling, pre-training) and `fc_norm` (average pooling): a
+    # pre-trained final norm is the best start for a fine-tuning fc_norm, and vice versa.
+    for src, dst in (("norm", "fc_norm"), ("fc_norm", "norm")):
+        for p in ("weight", "bias"):
+            if f"{src}.{p}" in sd and f"{src}.{p}" not in target and f"{dst}.{p}" in target and \
+                    f"{dst}.{p}" not in sd:
+                sd[f"{dst}.{p}"] = sd.pop(f"{src}.{p}")
+                report.renamed.append((f"{src}.{p}", f"{dst}.{p}"))
     head_keys = [k for k in sd if k.startswith("head.")]
     if head_keys and not any(k.startswith("head.") for k in target):
         for k in head_keys:

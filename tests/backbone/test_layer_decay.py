@@ -1,0 +1,50 @@
+"""The one layer-id rule, checked against timm's own layer-decay grouping (the peer)."""
+import pytest
+import timm
+from timm.optim import param_groups_layer_decay as timm_groups
+
+from eva.backbone import create_model, get_layer_id, param_groups_layer_decay
+
+
+def test_layer_id_rule():
+    assert [get_layer_id(n, 12) for n in ("cls_token", "pos_embed", "patch_embed.proj.weight", "mask_token",
+                                          "blocks.0.norm1.weight", "blocks.11.mlp.fc2.bias", "norm.weight",
+                                          "fc_norm.bias", "head.weight")] == [0, 0, 0, 0, 1, 12, 13, 13, 13]
+
+
+@pytest.mark.parametrize("decay", [0.65, 0.9])
+def test_lr_scales_and_weight_decay_match_timm(decay):
+    ours = create_model("eva02_tiny_patch14_224", num_classes=10)
+    peer = timm.create_model("eva02_tiny_patch14_224", pretrained=False, num_classes=10)
+    mine = {}
+    for g in param_groups_layer_decay(ours, weight_decay=0.05, layer_decay=decay):
+        for p in g["params"]:
+            mine[id(p)] = (g["lr_scale"], g["weight_decay"])
+    names = {id(p): n for n, p in ours.named_parameters()}
+    by_name = {names[i]: v for i, v in mine.items()}
+    assert len(by_name) == len(list(ours.parameters()))
+    ref = {}
+    for g in timm_groups(peer, weight_decay=0.05, layer_decay=decay, no_weight_decay_list=("pos_embed", "cls_token")):
+        pnames = {id(p): n for n, p in peer.named_parameters()}
+        for p in g["params"]:
+            ref[pnames[id(p)]] = (g["lr_scale"], g["weight_decay"])
+    for name, (scale, wd) in by_name.items():
+        assert ref[name][1] == wd, name
+        assert ref[name][0] == pytest.approx(scale), name
+
+
+def test_prefix_and_frozen_parameters():
+    import torch.nn as nn
+
+    class Wrapper(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = create_model("eva02_tiny_patch14_224", depth=3)
+            self.decoder = nn.Linear(4, 4)
+
+    w = Wrapper()
+    w.backbone.freeze(patch_embed=True)
+    groups = param_groups_layer_decay(w, layer_decay=0.5, depth=3, prefix="backbone.")
+    layer_of = {id(p): g["layer_id"] for g in groups for p in g["params"]}
+    assert layer_of[id(w.decoder.weight)] == 4 and layer_of[id(w.backbone.blocks[2].mlp.fc2.weight)] == 3
+    assert id(w.backbone.patch_embed.proj.weight) not in layer_of
