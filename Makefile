@@ -22,7 +22,7 @@ test-fast: setup
 
 ## the main job (see README)
 demo: setup
-	$(VPY) -m eva.backbone.cli demo
+	$(VPY) -m eva.backbone.cli demo --work-dir work_dirs/demo
 
 bench: setup
 	$(VPY) benchmarks/backbone.py --device cpu

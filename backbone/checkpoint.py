@@ -18,13 +18,13 @@ PathOrState = Union[str, os.PathLike, Mapping]
 
 # Plain data types that released training checkpoints carry next to the weights (training args, numpy
 # scalars). Allowing them lets torch.load stay in weights_only mode: no code from a checkpoint ever runs.
-_SAFE_GLOBALS = [argparse.Namespace]
+SAFE_GLOBALS = [argparse.Namespace]
 try:
     import numpy as np
-    _SAFE_GLOBALS += [np.dtype, np.ndarray, type(np.dtype("float32")), type(np.dtype("float64")),
-                      type(np.dtype("int64"))]
     from numpy.core.multiarray import _reconstruct, scalar
-    _SAFE_GLOBALS += [scalar, _reconstruct]
+
+    SAFE_GLOBALS += [np.dtype, np.ndarray, scalar, _reconstruct]
+    SAFE_GLOBALS += sorted({type(np.dtype(t)) for t in np.sctypeDict.values()}, key=str)  # dtype classes
 except Exception:  # pragma: no cover - numpy is optional here
     pass
 
@@ -50,7 +50,7 @@ def read_checkpoint(path: Union[str, os.PathLike], weights_only: bool = True) ->
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from e
     try:
-        with torch.serialization.safe_globals(_SAFE_GLOBALS):
+        with torch.serialization.safe_globals(SAFE_GLOBALS):
             return torch.load(path, map_location="cpu", weights_only=weights_only)
     except pickle.UnpicklingError as e:
         if "Unsupported global" in str(e):

@@ -224,11 +224,20 @@ class EVAViT(nn.Module):
         """Patch grid produced for an image of size ``img_hw`` (after padding to the patch size)."""
         return (math.ceil(img_hw[0] / self.patch_size), math.ceil(img_hw[1] / self.patch_size))
 
-    def embed(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, int]]:
-        """Patchify and add positions: ``[B, C, H, W]`` -> tokens ``[B, prefix + h * w, D]`` and grid (h, w)."""
+    def embed(self, x: torch.Tensor, token_mask: Optional[torch.Tensor] = None,
+              mask_token: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """Patchify and add positions: ``[B, C, H, W]`` -> tokens ``[B, prefix + h * w, D]`` and grid (h, w).
+
+        Args:
+            x: images.
+            token_mask: optional ``[B, h * w]`` bool; True patches are replaced by ``mask_token`` ``[1, 1, D]``
+                before positions are added (BEiT-style masked image modeling).
+        """
         x = self.patch_embed(x)
         b, h, w, d = x.shape
         x = x.reshape(b, h * w, d)
+        if token_mask is not None:
+            x = torch.where(token_mask.unsqueeze(-1), mask_token.to(x.dtype), x)
         pos = self.position_embedding((h, w), x.device)
         if pos is not None:
             x = x + pos[:, 1:].to(x.dtype)
@@ -264,9 +273,10 @@ class EVAViT(nn.Module):
                 x = blk(x, grid, rope)
             yield i, x
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """Images ``[B, C, H, W]`` -> normed tokens ``[B, prefix + h * w, D]``."""
-        x, grid = self.embed(x)
+    def forward_features(self, x: torch.Tensor, token_mask: Optional[torch.Tensor] = None,
+                         mask_token: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Images ``[B, C, H, W]`` -> normed tokens ``[B, prefix + h * w, D]`` (see :meth:`embed` for masking)."""
+        x, grid = self.embed(x, token_mask, mask_token)
         for _, x in self._run_blocks(x, grid):
             pass
         return self.norm(x)

@@ -1,0 +1,20 @@
+# EVA-02-B/14 MIM (EVA-02 paper): ImageNet-21K, 150 epochs, batch 2048, lr 1.5e-3, teacher EVA-01-CLIP-g/14.
+_base_ = ["./eva02_tiny_p14_in21k.py"]
+
+recipe = dict(dataset="ImageNet-21K", epochs=150, batch_size=2048, lr=1.5e-3, warmup_epochs=1, drop_path=0.0,
+              teacher="EVA-01-CLIP-g/14", stop_grad_conv1=False, img_size=224, mask_ratio=105 / 256)
+variant = "eva02_base_patch14_224"
+num_gpus, accum = 32, 1  # 32 x 64 = 2048
+per_gpu = recipe["batch_size"] // (num_gpus * accum)
+
+model = dict(backbone=dict(name=variant, drop_path_rate=recipe["drop_path"]),
+             stop_grad_conv1=recipe["stop_grad_conv1"])
+train_dataloader = dict(batch_size=per_gpu)
+train_cfg = dict(max_epochs=recipe["epochs"])
+optim_wrapper = dict(optimizer=dict(lr=recipe["lr"]), accumulative_counts=accum)
+param_scheduler = [
+    dict(type="LinearLR", start_factor=1e-3, by_epoch=True, begin=0, end=recipe["warmup_epochs"],
+         convert_to_iter_based=True),
+    dict(type="CosineAnnealingLR", by_epoch=True, begin=recipe["warmup_epochs"], end=recipe["epochs"],
+         eta_min=1e-5, convert_to_iter_based=True),
+]

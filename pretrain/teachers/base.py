@@ -1,0 +1,57 @@
+"""The teacher interface: a frozen model giving one feature vector per student patch."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Teacher(nn.Module):
+    """Frozen feature target for masked image modeling.
+
+    Subclasses implement :meth:`features`, mapping images to a feature map; the base class normalises the
+    input, resamples the map onto the student's patch grid and keeps the module frozen (eval mode, no
+    gradients, no autograd state).
+
+    Args:
+        out_dim: channels of the features.
+        input_size: (h, w) the teacher sees; images are resized to it.
+        mean, std: per-channel normalisation of images given in [0, 1].
+    """
+
+    def __init__(self, out_dim: int, input_size: Tuple[int, int], mean=(0.0, 0.0, 0.0), std=(1.0, 1.0, 1.0)):
+        super().__init__()
+        self.out_dim = out_dim
+        self.input_size = tuple(input_size)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+
+    def freeze(self) -> "Teacher":
+        self.requires_grad_(False)
+        return self.eval()
+
+    def train(self, mode: bool = True) -> "Teacher":
+        return super().train(False)  # always in inference mode (BatchNorm statistics, dropout)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """Normalised images ``[B, 3, H, W]`` -> feature map ``[B, out_dim, h, w]``."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
+        """Images in [0, 1] ``[B, 3, H, W]`` -> targets ``[B, grid_h * grid_w, out_dim]`` on the student grid."""
+        x = images.to(self.mean.dtype)
+        if tuple(x.shape[-2:]) != self.input_size:
+            x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False, antialias=True)
+        feats = self.features((x - self.mean) / self.std)
+        if tuple(feats.shape[-2:]) != tuple(grid):
+            feats = F.interpolate(feats.float(), size=tuple(grid), mode="bilinear", align_corners=False)
+        return feats.flatten(2).transpose(1, 2).float()
+
+
+def tokens_to_map(tokens: torch.Tensor, num_prefix: int, grid: Tuple[int, int]) -> torch.Tensor:
+    """ViT tokens ``[B, prefix + h * w, C]`` -> map ``[B, C, h, w]``."""
+    t = tokens[:, num_prefix:]
+    return t.transpose(1, 2).reshape(t.shape[0], t.shape[2], *grid)

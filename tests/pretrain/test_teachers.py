@@ -1,0 +1,49 @@
+"""Every teacher behind the one interface: [B, 3, H, W] in [0, 1] -> [B, grid_h * grid_w, out_dim]."""
+import pytest
+import torch
+
+from eva.pretrain.teachers import (EfficientNetLite0Teacher, EVACLIPTeacher, OpenCLIPTeacher, PixelTeacher,
+                                   TimmTeacher)
+
+
+def test_efficientnet_lite0_real_weights_block10():
+    t = EfficientNetLite0Teacher(block=10, input_size=224)
+    assert t.out_dim == 112
+    feats = t.features((torch.rand(1, 3, 224, 224) - t.mean) / t.std)
+    assert feats.shape == (1, 112, 14, 14)
+    out = t(torch.rand(2, 3, 112, 112), (14, 14))
+    assert out.shape == (2, 196, 112) and not out.requires_grad
+    resampled = t(torch.rand(2, 3, 112, 112), (8, 10))
+    assert resampled.shape == (2, 80, 112)
+    # real ImageNet weights: BatchNorm statistics were loaded, not defaults
+    assert not torch.allclose(t.stem[1].running_var, torch.ones_like(t.stem[1].running_var))
+
+
+def test_pixel_teacher_normalises_each_patch():
+    t = PixelTeacher(patch_size=4)
+    out = t(torch.rand(2, 3, 32, 32), (8, 8))
+    assert out.shape == (2, 64, 48)
+    torch.testing.assert_close(out.mean(-1), torch.zeros(2, 64), atol=1e-5, rtol=0)
+
+
+def test_timm_teacher_patch_tokens():
+    t = TimmTeacher("vit_tiny_patch16_224", input_size=64)
+    assert t(torch.rand(1, 3, 64, 64), (4, 4)).shape == (1, 16, 192)
+
+
+def test_eva_clip_teacher_projected_tokens():
+    t = EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=1, img_size=64, rope_ref_grid=4)
+    out = t(torch.rand(2, 3, 64, 64), (4, 4))
+    assert out.shape == (2, 16, 32)
+
+
+@pytest.mark.slow
+def test_open_clip_teacher_projected_tokens():
+    t = OpenCLIPTeacher("ViT-B-32", checkpoint=None, input_size=64)
+    out = t(torch.rand(1, 3, 64, 64), (2, 2))
+    assert out.shape == (1, 4, 512)
+    v = t.visual
+    with torch.no_grad():  # pooled output of open_clip == our class token path projected
+        x = (torch.nn.functional.interpolate(torch.rand(1, 3, 64, 64), size=(64, 64)) - t.mean) / t.std
+        assert torch.isfinite(t.features(x)).all()
+    assert v.proj.shape[1] == 512
