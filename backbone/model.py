@@ -42,11 +42,15 @@ class EVAViT(nn.Module):
         qkv_bias: ``"qv"``, ``"qkv"`` or ``"none"`` (see :class:`~eva.backbone.layers.Attention`).
         attn_inner_norm: LayerNorm on the attention output before its projection (EVA-CLIP).
         pos_embed: ``"learned"``, ``"sincos"`` (fixed, MAE-style) or ``"none"``.
+        pos_embed_antialias: resample the learned table with anti-aliased bicubic (timm's choice, default);
+            False gives plain bicubic (detectron2's ViTDet and EVA's detection code).
         rope: 2D rotary embedding in every block (EVA-02).
         rope_ref_grid: grid positions are rescaled to for RoPE (pre-training grid; default the stored grid).
         post_norm: residual post-norm blocks (EVA-02-E).
         class_token: prepend a class token. Must be False with window attention.
-        fc_norm: norm after pooling; default True for ``"avg"`` pooling. The final ``norm`` exists otherwise.
+        fc_norm: norm after pooling; default True for ``"avg"`` pooling.
+        final_norm: norm after the last block; default: when there is no ``fc_norm``. Detection backbones that
+            only use intermediate maps can drop it.
         layer_scale: initial LayerScale value; ``None`` disables layer scale.
         norm_eps: LayerNorm epsilon.
         fp32_norm: compute every LayerNorm in float32 (fp16 training of the giant models).
@@ -77,11 +81,13 @@ class EVAViT(nn.Module):
             qkv_bias: str = "qv",
             attn_inner_norm: bool = False,
             pos_embed: str = "learned",
+            pos_embed_antialias: bool = True,
             rope: bool = False,
             rope_ref_grid: Optional[IntOrPair] = None,
             post_norm: bool = False,
             class_token: bool = True,
             fc_norm: Optional[bool] = None,
+            final_norm: Optional[bool] = None,
             layer_scale: Optional[float] = None,
             norm_eps: float = 1e-6,
             fp32_norm: bool = False,
@@ -116,6 +122,7 @@ class EVAViT(nn.Module):
         self.num_prefix_tokens = 1 if class_token else 0
         self.grid = (self.img_size[0] // patch_size, self.img_size[1] // patch_size)
         self.pos_embed_type = pos_embed
+        self.pos_embed_antialias = pos_embed_antialias
         self.grad_checkpointing = False
         norm_layer = partial(LayerNormFp32 if fp32_norm else LayerNorm, eps=norm_eps)
         use_fc_norm = global_pool == "avg" if fc_norm is None else fc_norm
@@ -156,7 +163,8 @@ class EVAViT(nn.Module):
                 window_size=window_size if windowed else 0,
             ))
         self.blocks = nn.ModuleList(blocks)
-        self.norm = norm_layer(embed_dim) if not use_fc_norm else nn.Identity()
+        use_final_norm = not use_fc_norm if final_norm is None else final_norm
+        self.norm = norm_layer(embed_dim) if use_final_norm else nn.Identity()
         self.fc_norm = norm_layer(embed_dim) if use_fc_norm else nn.Identity()
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(embed_dim, num_classes) if num_classes > 0 else nn.Identity()
@@ -251,7 +259,8 @@ class EVAViT(nn.Module):
     def position_embedding(self, grid: Tuple[int, int], device=None) -> Optional[torch.Tensor]:
         """Absolute position table ``[1, 1 + h * w, D]`` for ``grid`` (class-token slot first)."""
         if self.pos_embed_type == "learned":
-            return resize_pos_embed(self.pos_embed, self.grid, grid, num_prefix_tokens=1)
+            return resize_pos_embed(self.pos_embed, self.grid, grid, num_prefix_tokens=1,
+                                    antialias=self.pos_embed_antialias)
         if self.pos_embed_type == "sincos":
             return sincos_pos_embed(grid, self.embed_dim, device=device)
         return None

@@ -1,4 +1,6 @@
 """Window / global attention with decomposed relative positions: parity with detectron2's ViTDet `ViT`."""
+from functools import partial
+
 import pytest
 import torch
 
@@ -12,11 +14,11 @@ vit = pytest.importorskip("detectron2.modeling.backbone.vit",
 
 def _pair(window_blocks, img_size=128, window=4):
     common = dict(patch_size=16, embed_dim=64, depth=4, num_heads=4, mlp_ratio=4.0)
-    peer = vit.ViT(img_size=img_size, use_rel_pos=True, rel_pos_zero_init=False, window_size=window,
+    peer = vit.ViT(img_size=img_size, norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), use_rel_pos=True, rel_pos_zero_init=False, window_size=window,
                    window_block_indexes=window_blocks, pretrain_img_size=112, pretrain_use_cls_token=True,
                    **common).eval()
     randomize_(peer, scale=0.05)
-    ours = EVAViT(img_size=112, class_token=False, global_pool="", qkv_bias="qkv", rel_pos=True,
+    ours = EVAViT(img_size=112, class_token=False, global_pool="", final_norm=False, pos_embed_antialias=False, qkv_bias="qkv", rel_pos=True,
                   rel_pos_grid=img_size // 16, window_size=window,
                   global_blocks=[i for i in range(4) if i not in window_blocks],
                   patch_size=16, embed_dim=64, depth=4, num_heads=4, mlp_hidden_dim=256).eval()
