@@ -6,8 +6,9 @@ import os
 import pickle
 import tempfile
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Dict, Mapping, Optional, Union
+from typing import Dict, Iterator, Mapping, Optional, Union
 
 import torch
 from torch import nn
@@ -27,6 +28,8 @@ try:
     SAFE_GLOBALS += sorted({type(np.dtype(t)) for t in np.sctypeDict.values()}, key=str)  # dtype classes
 except Exception:  # pragma: no cover - numpy is optional here
     pass
+# Registered process-wide (a `safe_globals` context would remove them again on exit, also for other users).
+torch.serialization.add_safe_globals(SAFE_GLOBALS)
 
 
 def read_checkpoint(path: Union[str, os.PathLike], weights_only: bool = True) -> dict:
@@ -50,8 +53,7 @@ def read_checkpoint(path: Union[str, os.PathLike], weights_only: bool = True) ->
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from e
     try:
-        with torch.serialization.safe_globals(SAFE_GLOBALS):
-            return torch.load(path, map_location="cpu", weights_only=weights_only)
+        return torch.load(path, map_location="cpu", weights_only=weights_only)
     except pickle.UnpicklingError as e:
         if "Unsupported global" in str(e):
             raise CheckpointError(
@@ -95,22 +97,30 @@ def load_checkpoint(model: nn.Module, path_or_state: PathOrState, strict: bool =
     return report
 
 
-def save_checkpoint(obj: Mapping, path: Union[str, os.PathLike], metadata: Optional[Dict[str, str]] = None) -> None:
-    """Write atomically (temporary file, then rename): an interrupted save never leaves a broken file.
-
-    ``.safetensors`` paths get a safetensors file of the (flat) tensor dict, others ``torch.save``.
-    """
+@contextmanager
+def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
+    """Yield a temporary file name next to ``path``; it replaces ``path`` only if the block completes, so an
+    interrupted write never leaves a broken or half-written file (and the previous one stays intact)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import save_file
-            save_file({k: v.contiguous() for k, v in obj.items()}, tmp, metadata=metadata)
-        else:
-            torch.save(dict(obj), tmp)
+        yield tmp
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def save_checkpoint(obj: Mapping, path: Union[str, os.PathLike], metadata: Optional[Dict[str, str]] = None) -> None:
+    """Write atomically (see :func:`atomic_path`).
+
+    ``.safetensors`` paths get a safetensors file of the (flat) tensor dict, others ``torch.save``.
+    """
+    with atomic_path(path) as tmp:
+        if str(path).endswith(".safetensors"):
+            from safetensors.torch import save_file
+            save_file({k: v.contiguous() for k, v in obj.items()}, tmp, metadata=metadata)
+        else:
+            torch.save(dict(obj), tmp)

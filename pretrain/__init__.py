@@ -3,9 +3,9 @@
 Importing this package registers its model, datasets, sampler, hooks and optimizer wrapper into mmengine's
 root registries (configs need no ``default_scope``).
 """
-from eva.backbone import mmengine_optim  # noqa: F401  (registers LayerDecayOptimWrapperConstructor)
+import eva.backbone.mm  # noqa: F401  (layer-decay constructor, SafeOptimWrapper, resume / curve hooks)
 
-from . import engine  # noqa: F401  (registers hooks, SafeOptimWrapper, atomic checkpoint writes)
+from . import hooks  # noqa: F401  (BackboneExportHook)
 from .data import EpochSeededSampler, ImageFolderMIMDataset, MIMTransform, RealImageMIMDataset
 from .masking import DEFAULT_MASK_RATIO, BlockMaskGenerator
 from .objective import EVAMIM, negative_cosine

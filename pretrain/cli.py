@@ -59,7 +59,7 @@ def build_runner(config: str, work_dir: str | None = None, resume: bool = False,
 
 
 def run_pretrain(args, config: str | None = None) -> int:
-    from .engine import NonFiniteError
+    from eva.backbone.mm import NonFiniteError
 
     runner = build_runner(config or args.config, args.work_dir, args.resume, args.cfg_options)
     try:

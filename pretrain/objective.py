@@ -43,11 +43,13 @@ class EVAMIM(BaseModel):
         backbone: ``eva.backbone.create_model`` arguments (``name`` plus overrides).
         teacher: teacher config (``dict(type=..., ...)``) or a built :class:`Teacher`.
         stop_grad_conv1: scale the patch embedding's gradient by 0.1 (EVA-02 Ti/S recipe).
+        grad_checkpointing: recompute the student's blocks in the backward pass (activation checkpointing).
         mean, std: student input normalisation of images in [0, 1] (CLIP statistics, as EVA).
     """
 
-    def __init__(self, backbone: dict, teacher, stop_grad_conv1: bool = False, mean=IMAGENET_CLIP_MEAN,
-                 std=IMAGENET_CLIP_STD, data_preprocessor: Optional[dict] = None, init_cfg=None):
+    def __init__(self, backbone: dict, teacher, stop_grad_conv1: bool = False, grad_checkpointing: bool = False,
+                 mean=IMAGENET_CLIP_MEAN, std=IMAGENET_CLIP_STD, data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         backbone = dict(backbone)
         # MIM applies the final norm to every token before the head: no pooling, no fc_norm.
@@ -63,6 +65,7 @@ class EVAMIM(BaseModel):
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.stop_grad_conv1 = stop_grad_conv1
+        self.student.set_grad_checkpointing(grad_checkpointing)
         if stop_grad_conv1:
             self.student.patch_embed.register_forward_hook(lambda m, i, out: _GradScale.apply(out, 0.1))
 

@@ -13,6 +13,18 @@ log() { echo "[setup] $*"; }
 PIP=".venv/bin/python -m pip"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# Real images for the demos and tests: Fashion-MNIST from Debian (the code falls back to scikit-learn's
+# digits where apt is unavailable or not root).
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "Debian dataset-fashion-mnist"
+    (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null) \
+      || log "could not install dataset-fashion-mnist; demos use scikit-learn digits"
+  else
+    log "no root apt-get: demos use scikit-learn digits instead of Fashion-MNIST"
+  fi
+fi
+
 log "torch + torchvision (pinned; never another torch)"
 $PIP install -q -c $C torch torchvision
 log "build tools and the base / pretrain / det / dev requirements"

@@ -13,13 +13,8 @@ model = dict(
     teacher=dict(type="open_clip", model_name="ViT-L-14", checkpoint="checkpoints/openai_clip_vit_l14.pt"),
     stop_grad_conv1=recipe["stop_grad_conv1"],
 )
-train_dataloader = dict(
-    batch_size=per_gpu, num_workers=10, persistent_workers=True, pin_memory=True,
-    sampler=dict(type="EpochSeededSampler", shuffle=True),
-    collate_fn=dict(type="default_collate"),
-    dataset=dict(type="ImageFolderMIMDataset", root="data/merged30m",
-                 transform=dict(img_size=recipe["img_size"], patch_size=14, mask_ratio=recipe["mask_ratio"])),
-)
+train_dataloader = dict(batch_size=per_gpu, dataset=dict(
+    root="data/merged30m", transform=dict(img_size=recipe["img_size"], mask_ratio=recipe["mask_ratio"])))
 train_cfg = dict(max_epochs=recipe["epochs"])
 optim_wrapper = dict(optimizer=dict(lr=recipe["lr"]), accumulative_counts=accum)
 param_scheduler = [

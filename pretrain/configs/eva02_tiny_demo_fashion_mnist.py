@@ -3,14 +3,14 @@
 # CPU in minutes. Writes work_dir/backbone.safetensors for the cls / det / seg / video demos.
 _base_ = ["./_base_/mim_runtime.py"]
 
-img_size, patch_size = 112, 8  # 14 x 14 patch grid, the teacher's block-10 grid at 224 px
+img_size, patch_size = 80, 8  # 10 x 10 patch grid = the teacher's block-10 grid (stride 16) at 160 px
 max_iters, warmup_iters, batch_size = 300, 30, 32
 
 model = dict(
     type="EVAMIM",
     backbone=dict(name="eva02_tiny_patch14_224", img_size=img_size, patch_size=patch_size, depth=6,
                   rope_ref_grid=img_size // patch_size, drop_path_rate=0.0),
-    teacher=dict(type="efficientnet_lite0", block=10, input_size=224),
+    teacher=dict(type="efficientnet_lite0", block=10, input_size=160),
     stop_grad_conv1=True,
 )
 train_dataloader = dict(

@@ -48,3 +48,30 @@ def test_prefix_and_frozen_parameters():
     layer_of = {id(p): g["layer_id"] for g in groups for p in g["params"]}
     assert layer_of[id(w.decoder.weight)] == 4 and layer_of[id(w.backbone.blocks[2].mlp.fc2.weight)] == 3
     assert id(w.backbone.patch_embed.proj.weight) not in layer_of
+
+
+def test_mmengine_constructor_uses_the_same_rule():
+    pytest.importorskip("mmengine", reason="mmengine is not installed")
+    import torch.nn as nn
+    from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
+
+    import eva.backbone.mm  # noqa: F401  (registration)
+
+    class Segmentor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = create_model("eva02_tiny_patch14_224", depth=4)
+            self.decode_head = nn.Conv2d(192, 5, 1)
+
+    model = Segmentor()
+    constructor = OPTIM_WRAPPER_CONSTRUCTORS.build(dict(
+        type="LayerDecayOptimWrapperConstructor",
+        optim_wrapper_cfg=dict(type="SafeOptimWrapper", optimizer=dict(type="AdamW", lr=1e-3, weight_decay=0.05)),
+        paramwise_cfg=dict(layer_decay=0.5, backbone_prefix="backbone.")))
+    wrapper = constructor(model)
+    lr_of = {id(p): (g["lr"], g["weight_decay"]) for g in wrapper.optimizer.param_groups for p in g["params"]}
+    assert lr_of[id(model.decode_head.weight)] == (pytest.approx(1e-3), 0.05)
+    assert lr_of[id(model.backbone.blocks[3].mlp.fc2.weight)] == (pytest.approx(1e-3 * 0.5), 0.05)
+    assert lr_of[id(model.backbone.pos_embed)] == (pytest.approx(1e-3 * 0.5 ** 5), 0.0)
+    assert lr_of[id(model.backbone.blocks[0].norm1.bias)] == (pytest.approx(1e-3 * 0.5 ** 4), 0.0)
+    assert type(wrapper).__name__ == "SafeOptimWrapper"

@@ -50,4 +50,4 @@ def test_demo_config_builds_its_model():
 
     cfg = Config.fromfile(CONFIGS / "eva02_tiny_demo_fashion_mnist.py")
     model = MODELS.build(cfg.model)
-    assert model.student.grid == (14, 14) and model.teacher.out_dim == 112
+    assert model.student.grid == (10, 10) and model.teacher.out_dim == 112

@@ -65,3 +65,17 @@ def test_backbone_export_loads_strictly_into_eva_backbone():
 def test_unknown_teacher_is_a_clear_error():
     with pytest.raises(KeyError, match="unknown teacher 'clip2'"):
         build_teacher(dict(type="clip2"))
+
+
+def test_activation_checkpointing_switch_is_exact():
+    out = {}
+    for flag in (False, True):
+        torch.manual_seed(0)
+        model = _model(grad_checkpointing=flag).train()
+        images, mask = _batch()
+        loss = model.loss(images, mask)["loss"]
+        loss.backward()
+        out[flag] = (loss.detach(), model.student.blocks[0].mlp.fc1.weight.grad.clone())
+    assert model.student.grad_checkpointing
+    torch.testing.assert_close(out[True][0], out[False][0])
+    torch.testing.assert_close(out[True][1], out[False][1])

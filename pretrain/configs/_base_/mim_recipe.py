@@ -6,3 +6,12 @@ train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=150)
 default_hooks = dict(checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=3))
 log_processor = dict(by_epoch=True)
 env_cfg = dict(dist_cfg=dict(backend="nccl"))
+
+# An ImageNet-layout folder with the paper's augmentation and masking; recipes set batch size and root.
+train_dataloader = dict(
+    batch_size=32, num_workers=10, persistent_workers=True, pin_memory=True,
+    sampler=dict(type="EpochSeededSampler", shuffle=True),
+    collate_fn=dict(type="default_collate"),
+    dataset=dict(type="ImageFolderMIMDataset", root="data/train",
+                 transform=dict(img_size=224, patch_size=14, mask_ratio=105 / 256)),
+)

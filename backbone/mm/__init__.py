@@ -1,0 +1,12 @@
+"""mmengine integration shared by every mm-style part (pre-training, classification, mmseg, mmaction2).
+
+Imported explicitly (``import eva.backbone.mm``); ``import eva.backbone`` never loads mmengine. Importing it
+registers, into mmengine's root registries: ``LayerDecayOptimWrapperConstructor``, ``SafeOptimWrapper``,
+``ResumeStateHook``, ``LossCurveHook``; and makes local checkpoint writes atomic.
+"""
+from .checkpoint_io import AtomicLocalBackend, ResumeStateHook
+from .logging import LossCurveHook
+from .optim import LayerDecayOptimWrapperConstructor, NonFiniteError, SafeOptimWrapper
+
+__all__ = ["AtomicLocalBackend", "ResumeStateHook", "LossCurveHook",
+           "LayerDecayOptimWrapperConstructor", "NonFiniteError", "SafeOptimWrapper"]

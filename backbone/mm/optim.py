@@ -1,0 +1,126 @@
+"""Optimisation for mmengine runs: the layer-decay rule as an optimizer-wrapper constructor, and an optimizer
+wrapper that skips non-finite steps.
+
+Config use::
+
+    optim_wrapper = dict(
+        optimizer=dict(type="AdamW", lr=1e-4, betas=(0.9, 0.999), weight_decay=0.05),
+        constructor="LayerDecayOptimWrapperConstructor",
+        paramwise_cfg=dict(layer_decay=0.9, backbone_prefix="backbone."))
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMIZERS
+from torch import nn
+
+from ..layer_decay import param_groups_layer_decay
+
+
+@OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
+class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
+    """Parameter groups from :func:`eva.backbone.param_groups_layer_decay`.
+
+    ``paramwise_cfg`` keys: ``layer_decay`` (1.0 = none), ``backbone_prefix`` (name prefix of the EVA backbone
+    inside the model, e.g. ``"backbone."``; other parameters get the top layer's rate), ``num_layers`` (default
+    the backbone's depth), ``no_decay_names`` (extra names without weight decay). Each group's lr is
+    ``base_lr * lr_scale``; mmengine's schedulers scale every group from its own initial lr.
+    """
+
+    def __call__(self, model: nn.Module):
+        if hasattr(model, "module"):
+            model = model.module
+        cfg = dict(self.optimizer_cfg)
+        base_lr, wd = cfg["lr"], cfg.get("weight_decay", 0.0)
+        pw = dict(self.paramwise_cfg or {})
+        prefix = pw.get("backbone_prefix", "")
+        backbone = model.get_submodule(prefix.rstrip(".")) if prefix else model
+        depth = pw.get("num_layers", getattr(backbone, "depth", None))
+        if depth is None:
+            raise ValueError("LayerDecayOptimWrapperConstructor: set paramwise_cfg.num_layers or backbone_prefix "
+                             "pointing at an EVA backbone")
+        groups = param_groups_layer_decay(model, weight_decay=wd, layer_decay=pw.get("layer_decay", 1.0),
+                                          depth=depth, prefix=prefix, skip=pw.get("no_decay_names", ()))
+        for g in groups:
+            g["lr"] = base_lr * g["lr_scale"]
+        cfg["params"] = groups
+        optimizer = OPTIMIZERS.build(cfg)
+        wrapper_cfg = dict(self.optim_wrapper_cfg)
+        wrapper_cfg.setdefault("type", "OptimWrapper")
+        return OPTIM_WRAPPERS.build(wrapper_cfg, default_args=dict(optimizer=optimizer))
+
+
+class NonFiniteError(RuntimeError):
+    pass
+
+
+@OPTIM_WRAPPERS.register_module()
+class SafeOptimWrapper(OptimWrapper):
+    """``OptimWrapper`` that skips steps whose loss or gradient norm is not finite.
+
+    A skipped step leaves weights and optimizer state untouched and is counted (``skipped_steps``); after
+    ``max_bad_steps`` consecutive bad steps training stops with a clear error, and can be resumed from the
+    last good checkpoint. Gradient clipping (``clip_grad=dict(max_norm=3.0)``) is applied on good steps.
+
+    Args:
+        autocast_dtype: ``"bfloat16"`` to run forward passes under autocast on CUDA (CPU stays fp32).
+    """
+
+    def __init__(self, *args, max_bad_steps: int = 20, autocast_dtype: Optional[str] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_bad_steps = max_bad_steps
+        self.autocast_dtype = autocast_dtype
+        self.skipped_steps = 0
+        self.consecutive_bad = 0
+
+    def optim_context(self, model):
+        ctx = super().optim_context(model)
+        if self.autocast_dtype and torch.cuda.is_available():
+            from contextlib import ExitStack
+            stack = ExitStack()
+            stack.enter_context(ctx)
+            stack.enter_context(torch.autocast("cuda", dtype=getattr(torch, self.autocast_dtype)))
+            return stack
+        return ctx
+
+    def _bad(self, what: str) -> None:
+        self.skipped_steps += 1
+        self.consecutive_bad += 1
+        self.zero_grad()
+        if self.consecutive_bad >= self.max_bad_steps:
+            raise NonFiniteError(
+                f"training diverged: {self.consecutive_bad} consecutive steps with a non-finite {what}. "
+                f"The weights are those of the last good step; resume from the last checkpoint "
+                f"(`--resume`) with a lower learning rate or gradient clipping.")
+
+    def update_params(self, loss: torch.Tensor, step_kwargs=None, zero_kwargs=None) -> None:
+        loss = self.scale_loss(loss)
+        bad = (~torch.isfinite(loss.detach())).any().float()
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)  # every rank skips together
+        if bad.item():
+            self._inner_count += 1
+            self._bad("loss")
+            return
+        self.backward(loss)
+        if self.should_update():
+            grads = [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
+                if grads else torch.tensor(0.0)
+            if not torch.isfinite(norm):
+                self._bad("gradient")
+                return
+            self.consecutive_bad = 0
+            self.step(**(step_kwargs or {}))
+            self.zero_grad(**(zero_kwargs or {}))
+
+    def state_dict(self) -> dict:
+        return dict(super().state_dict(), skipped_steps=self.skipped_steps)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        self.skipped_steps = state_dict.pop("skipped_steps", 0)
+        super().load_state_dict(state_dict)
