@@ -95,7 +95,8 @@ def finetune(ckpt, seed, train, test, epochs: int, lr: float = 1e-3, layer_decay
                                                 pct_start=0.1)
     g = torch.Generator().manual_seed(seed)
     model.train()
-    for _ in range(epochs):
+    from tqdm import tqdm
+    for _ in tqdm(range(epochs), desc="fine-tune epochs", leave=False):
         perm = torch.randperm(len(x), generator=g)
         for i in range(0, len(x) - 63, 64):
             idx = perm[i:i + 64]
