@@ -110,6 +110,11 @@ class EVAViT(nn.Module):
             raise ValueError("global_pool='token' needs class_token=True")
         if window_size and class_token:
             raise ValueError("window attention works on the patch raster only: build with class_token=False")
+        bad_blocks = [i for i in global_blocks if not 0 <= i < depth]
+        if bad_blocks:
+            raise ValueError(f"global_blocks {bad_blocks} out of range for depth {depth}")
+        if rel_pos and class_token:
+            raise ValueError("relative positions work on the patch raster only: build with class_token=False")
         if pos_embed not in ("learned", "sincos", "none"):
             raise ValueError(f"pos_embed must be 'learned', 'sincos' or 'none', got {pos_embed!r}")
         self.img_size = _pair(img_size)
@@ -226,6 +231,8 @@ class EVAViT(nn.Module):
         if num_classes > 0:
             trunc_normal_(self.head.weight, std=0.02)
             nn.init.zeros_(self.head.bias)
+            with torch.no_grad():
+                self.head.weight.mul_(self.config["head_init_scale"])
 
     # ------------------------------------------------------------------ forward
     def feature_grid(self, img_hw: Tuple[int, int]) -> Tuple[int, int]:
@@ -245,6 +252,9 @@ class EVAViT(nn.Module):
         b, h, w, d = x.shape
         x = x.reshape(b, h * w, d)
         if token_mask is not None:
+            if mask_token is None or token_mask.shape != (b, h * w):
+                raise ValueError(f"token_mask must be [B, h*w] = [{b}, {h * w}] for this {h}x{w} patch grid and "
+                                 f"needs a mask_token; got {tuple(token_mask.shape)}")
             x = torch.where(token_mask.unsqueeze(-1), mask_token.to(x.dtype), x)
         pos = self.position_embedding((h, w), x.device)
         if pos is not None:

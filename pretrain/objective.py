@@ -88,6 +88,11 @@ class EVAMIM(BaseModel):
     def loss(self, images: torch.Tensor, mask: torch.Tensor) -> Dict[str, torch.Tensor]:
         """Args: images ``[B, 3, H, W]`` in [0, 1]; mask ``[B, h, w]`` bool on the student's patch grid."""
         grid = tuple(mask.shape[-2:])
+        expected = self.student.feature_grid(tuple(images.shape[-2:]))
+        if grid != expected:
+            raise ValueError(f"mask grid {grid} does not match the student's {expected} patch grid for "
+                             f"{tuple(images.shape[-2:])} images: set the dataset transform's img_size / patch_size "
+                             f"to the model's (patch {self.student.patch_size})")
         with torch.no_grad():
             target = self.teacher(images, grid)[mask.flatten(1)]
         pred = self.predict_masked(images, mask)

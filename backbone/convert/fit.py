@@ -72,7 +72,8 @@ def _resample(key: str, old: torch.Tensor, want: torch.Tensor, model) -> torch.T
         side = math.isqrt(old_n)
         if side * side != old_n:
             return None
-        return resize_pos_embed(old, (side, side), tuple(model.grid), num_prefix_tokens=1)
+        return resize_pos_embed(old, (side, side), tuple(model.grid), num_prefix_tokens=1,
+                                antialias=getattr(model, "pos_embed_antialias", True))
     if key.endswith(("rel_pos_h", "rel_pos_w")) and old.shape[-1] == want.shape[-1]:
         return resize_rel_pos(old, want.shape[0])
     return None

@@ -16,7 +16,7 @@ from .report import LoadReport
 StateDict = Dict[str, torch.Tensor]
 
 CONTAINER_KEYS = ("model_ema", "state_dict_ema", "model", "module", "state_dict")
-PREFIXES = ("module.", "backbone.net.", "backbone.", "visual.trunk.", "visual.")
+PREFIXES = ("module.", "backbone.net.", "backbone.", "student.", "visual.trunk.", "visual.")
 
 # Keys that only make sense in pre-training or are recomputed: dropped with a reason.
 _DROP_RULES = [
@@ -29,6 +29,10 @@ _DROP_RULES = [
 
 def unwrap(obj, report: LoadReport) -> StateDict:
     """Strip training containers (``model_ema``, ``model``, ``module``...) and common prefixes."""
+    if isinstance(obj, torch.nn.Module):
+        obj = obj.state_dict()
+    if not isinstance(obj, dict):
+        raise ValueError(f"expected a state dict or a checkpoint dict, got {type(obj).__name__}")
     while isinstance(obj, dict) and not _is_state_dict(obj):
         for key in CONTAINER_KEYS:
             if key in obj and isinstance(obj[key], dict):

@@ -45,7 +45,8 @@ class RotaryEmbedding2D(nn.Module):
         key = (int(grid[0]), int(grid[1]), str(device))
         table = self._cache.get(key)
         if table is None:
-            table = self._build(key[:2], device)
+            with torch.inference_mode(False), torch.no_grad():  # cached tables must serve training too
+                table = self._build(key[:2], device)
             if len(self._cache) >= self.max_cached:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = table

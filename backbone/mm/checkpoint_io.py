@@ -36,19 +36,29 @@ register_backend("local", AtomicLocalBackend, force=True, prefixes="")
 class ResumeStateHook(Hook):
     """Makes resuming exact and safe.
 
-    - Saves and restores the Python, NumPy and torch RNG states, so drop path and every other random op continue
-      exactly after a resume.
-    - Stores mmengine's message-hub history as plain arrays: mmengine pickles its ``HistoryBuffer`` objects
-      (with bound statistics functions) into checkpoints, which ``torch.load(weights_only=True)`` rightly refuses.
-      They are rebuilt after loading, so checkpoints stay loadable without allowing code.
+    - Before every training iteration the Python, NumPy and torch (CPU and CUDA) generators are re-seeded from
+      (seed, rank, iteration): drop path and every other random op are a function of where training is, so a
+      resumed run continues exactly, on every rank, and ranks draw different masks.
+    - mmengine pickles its ``HistoryBuffer`` objects (with bound statistics functions) into checkpoints, which
+      ``torch.load(weights_only=True)`` rightly refuses: they are stored as plain arrays and rebuilt on load.
+
+    Args:
+        seed: base seed (default: the runner's ``randomness.seed``, else 0).
     """
 
     priority = "VERY_LOW"
 
+    def __init__(self, seed=None):
+        self.seed = seed
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        base = self.seed if self.seed is not None else (runner.seed if runner.seed is not None else 0)
+        step_seed = (int(base) * 1_000_003 + runner.rank * 7_919 + runner.iter) % (2**31 - 1)
+        random.seed(step_seed)
+        np.random.seed(step_seed)
+        torch.manual_seed(step_seed)  # also seeds every CUDA device
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint["rng_state"] = dict(python=random.getstate(), numpy=np.random.get_state(),
-                                       torch=torch.get_rng_state(),
-                                       cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
         hub = checkpoint.get("message_hub")
         if isinstance(hub, dict) and "log_scalars" in hub:
             hub["log_scalars"] = {k: dict(log=np.asarray(v._log_history), count=np.asarray(v._count_history),
@@ -62,11 +72,3 @@ class ResumeStateHook(Hook):
         if isinstance(hub, dict) and "log_scalars" in hub:
             hub["log_scalars"] = {k: HistoryBuffer(list(v["log"]), list(v["count"]), v["max_length"])
                                   if isinstance(v, dict) else v for k, v in hub["log_scalars"].items()}
-        state = checkpoint.get("rng_state")
-        if not state:
-            return
-        random.setstate(state["python"])
-        np.random.set_state(state["numpy"])
-        torch.set_rng_state(state["torch"])
-        if state.get("cuda") is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda"])

@@ -54,13 +54,14 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
 
 
 class NonFiniteError(RuntimeError):
-    pass
+    """Training produced non-finite losses or gradients for too many consecutive steps."""
 
 
 @OPTIM_WRAPPERS.register_module()
 class SafeOptimWrapper(OptimWrapper):
     """``OptimWrapper`` that skips steps whose loss or gradient norm is not finite.
 
+    With gradient accumulation a non-finite micro-batch spoils its whole window: the window's update is skipped.
     A skipped step leaves weights and optimizer state untouched and is counted (``skipped_steps``); after
     ``max_bad_steps`` consecutive bad steps training stops with a clear error, and can be resumed from the
     last good checkpoint. Gradient clipping (``clip_grad=dict(max_norm=3.0)``) is applied on good steps.
@@ -75,6 +76,7 @@ class SafeOptimWrapper(OptimWrapper):
         self.autocast_dtype = autocast_dtype
         self.skipped_steps = 0
         self.consecutive_bad = 0
+        self.window_bad: Optional[str] = None  # set when a micro-batch of the current window was non-finite
 
     def optim_context(self, model):
         ctx = super().optim_context(model)
@@ -86,7 +88,9 @@ class SafeOptimWrapper(OptimWrapper):
             return stack
         return ctx
 
-    def _bad(self, what: str) -> None:
+    def _skip_window(self, what: str) -> None:
+        """Drop the whole accumulation window: no update, gradients cleared, counted as one skipped step."""
+        self.window_bad = None
         self.skipped_steps += 1
         self.consecutive_bad += 1
         self.zero_grad()
@@ -102,20 +106,24 @@ class SafeOptimWrapper(OptimWrapper):
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.all_reduce(bad, op=torch.distributed.ReduceOp.MAX)  # every rank skips together
         if bad.item():
-            self._inner_count += 1
-            self._bad("loss")
+            self._inner_count += 1  # the micro-batch counts toward the window, but adds no gradient
+            self.window_bad = "loss"
+        else:
+            self.backward(loss)
+        if not self.should_update():
             return
-        self.backward(loss)
-        if self.should_update():
-            grads = [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
-            norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
-                if grads else torch.tensor(0.0)
-            if not torch.isfinite(norm):
-                self._bad("gradient")
-                return
-            self.consecutive_bad = 0
-            self.step(**(step_kwargs or {}))
-            self.zero_grad(**(zero_kwargs or {}))
+        if self.window_bad:
+            self._skip_window(self.window_bad)
+            return
+        grads = [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
+            if grads else torch.tensor(0.0)
+        if not torch.isfinite(norm):
+            self._skip_window("gradient")
+            return
+        self.consecutive_bad = 0
+        self.step(**(step_kwargs or {}))
+        self.zero_grad(**(zero_kwargs or {}))
 
     def state_dict(self) -> dict:
         return dict(super().state_dict(), skipped_steps=self.skipped_steps)

@@ -53,7 +53,7 @@ class MIMTransform:
         out = TF.resized_crop(image, top, left, h, w, [self.img_size, self.img_size], antialias=True)
         if flip:
             out = TF.horizontal_flip(out)
-        mask = self.masker(torch.Generator().manual_seed(seed + 1))
+        mask = self.masker(torch.Generator().manual_seed(seed ^ 0x5DEECE66D))  # a stream of its own
         return {"image": out.clamp_(0, 1), "mask": mask}
 
 
@@ -158,8 +158,9 @@ class TarShardMIMDataset(MIMDataset):
                 for m in tar:
                     if m.isfile() and m.name.lower().endswith(self.IMAGE_EXTS):
                         index.append((shard_id, m.offset_data, m.size))
-        if cache:
-            with open(path, "w") as f:
+        if cache:  # atomic: concurrent ranks never read a half-written index
+            from eva.backbone.checkpoint import atomic_path
+            with atomic_path(path) as tmp, open(tmp, "w") as f:
                 f.writelines(f"{a} {b} {c}\n" for a, b, c in index)
         return index
 

@@ -51,6 +51,13 @@ class Teacher(nn.Module):
         return feats.flatten(2).transpose(1, 2).float()
 
 
+def require_weights(name: str, checkpoint, allow_random: bool) -> None:
+    """A teacher without weights is a silent failure: refuse it unless explicitly asked (tests, smoke runs)."""
+    if checkpoint is None and not allow_random:
+        raise ValueError(f"the {name} teacher needs its weights: set checkpoint=<local file> "
+                         f"(or allow_random=True for a smoke test with random weights)")
+
+
 def tokens_to_map(tokens: torch.Tensor, num_prefix: int, grid: Tuple[int, int]) -> torch.Tensor:
     """ViT tokens ``[B, prefix + h * w, C]`` -> map ``[B, C, h, w]``."""
     t = tokens[:, num_prefix:]

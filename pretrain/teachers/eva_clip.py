@@ -7,7 +7,7 @@ import torch
 
 from eva.backbone import create_model, load_checkpoint
 
-from .base import Teacher, tokens_to_map
+from .base import Teacher, require_weights, tokens_to_map
 from .open_clip_teacher import CLIP_MEAN, CLIP_STD
 
 
@@ -17,12 +17,14 @@ class EVACLIPTeacher(Teacher):
     Args:
         variant: an ``eva.backbone`` CLIP tower, e.g. ``"eva_giant_patch14_clip_224"``.
         embed_dim: CLIP embedding width (the projection's outputs).
-        checkpoint: EVA-CLIP weights (BAAI release or converted); random weights if None (tests).
+        checkpoint: EVA-CLIP weights (BAAI release or converted).
+        allow_random: permit running without weights (tests only).
         **overrides: constructor overrides (e.g. ``depth`` for small test towers).
     """
 
     def __init__(self, variant: str = "eva_giant_patch14_clip_224", embed_dim: int = 1024,
-                 checkpoint: Optional[str] = None, **overrides):
+                 checkpoint: Optional[str] = None, allow_random: bool = False, **overrides):
+        require_weights("eva_clip", checkpoint, allow_random)
         tower = create_model(variant, num_classes=embed_dim, **overrides)
         if checkpoint:
             load_checkpoint(tower, checkpoint, strict=True)

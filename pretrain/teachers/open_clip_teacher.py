@@ -5,7 +5,7 @@ from typing import Optional
 
 import torch
 
-from .base import Teacher, tokens_to_map
+from .base import Teacher, require_weights, tokens_to_map
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -18,12 +18,14 @@ class OpenCLIPTeacher(Teacher):
         model_name: ``open_clip`` architecture, e.g. ``"ViT-L-14"``.
         checkpoint: local weights file (OpenAI or OpenCLIP); nothing is downloaded.
         input_size: teacher resolution (default the tower's).
+        allow_random: permit running without weights (tests only).
     """
 
     def __init__(self, model_name: str = "ViT-L-14", checkpoint: Optional[str] = None,
-                 input_size: Optional[int] = None):
+                 input_size: Optional[int] = None, allow_random: bool = False):
         import open_clip
 
+        require_weights("open_clip", checkpoint, allow_random)
         model = open_clip.create_model(model_name, pretrained=checkpoint, device="cpu")
         visual = model.visual
         size = input_size or visual.image_size[0]

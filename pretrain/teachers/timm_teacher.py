@@ -5,7 +5,7 @@ from typing import Optional
 
 import torch
 
-from .base import Teacher, tokens_to_map
+from .base import Teacher, require_weights, tokens_to_map
 
 
 class TimmTeacher(Teacher):
@@ -16,19 +16,26 @@ class TimmTeacher(Teacher):
         checkpoint: local weights file loaded into it (timm's own loader).
         index: block (ViTs) or stage (CNNs) whose output is used; the last one is taken after the final norm.
         input_size: teacher resolution (default the model's).
+        allow_random: permit running without weights (tests only).
     """
 
     def __init__(self, model_name: str, checkpoint: Optional[str] = None, index: int = -1,
-                 input_size: Optional[int] = None, **model_kwargs):
+                 input_size: Optional[int] = None, allow_random: bool = False, **model_kwargs):
         import timm
 
+        require_weights("timm", checkpoint, allow_random)
         try:  # ViTs take the input size at construction; CNNs do not need it
             model = timm.create_model(model_name, pretrained=False, num_classes=0,
                                       **dict(model_kwargs, **({"img_size": input_size} if input_size else {})))
         except TypeError:
             model = timm.create_model(model_name, pretrained=False, num_classes=0, **model_kwargs)
         if checkpoint:
-            timm.models.load_checkpoint(model, checkpoint, strict=False)
+            result = timm.models.load_checkpoint(model, checkpoint, strict=False)
+            bad = [k for k in (result.missing_keys if result else [])] + \
+                [k for k in (result.unexpected_keys if result else []) if not k.startswith(("head.", "fc."))]
+            if bad:
+                raise ValueError(f"{checkpoint} does not fit timm {model_name}: keys {bad[:8]} "
+                                 f"({len(bad)} in all) are missing or unexpected")
         cfg = model.pretrained_cfg
         size = input_size or cfg.get("input_size", (3, 224, 224))[-1]
         with torch.no_grad():

@@ -1,5 +1,3 @@
-import math
-
 import pytest
 import torch
 
@@ -48,14 +46,22 @@ def test_reproducible_from_seed():
     assert a.sum() == round(0.4 * 196)
 
 
-def test_block_aspect_ratio_bounds():
-    gen = BlockMaskGenerator((16, 16), mask_ratio=16 / 256, min_block=16)  # exactly one block
-    for s in range(50):
-        m = gen(torch.Generator().manual_seed(s))
-        rows, cols = m.any(1).nonzero(), m.any(0).nonzero()
+def test_single_blocks_respect_area_and_aspect_bounds():
+    gen = BlockMaskGenerator((16, 16))
+    aspects = []
+    for s in range(200):
+        mask = torch.zeros(16, 16, dtype=torch.bool)
+        added = gen._place_block(mask, budget=105, g=torch.Generator().manual_seed(s))
+        if not added:
+            continue
+        rows, cols = mask.any(1).nonzero(), mask.any(0).nonzero()
         bh, bw = len(rows), len(cols)
-        if bh * bw == 16:  # a single rectangle (not topped up)
-            assert 0.3 - 1e-6 <= bh / bw <= 1 / 0.3 + 1e-6 or math.isclose(bh / bw, 1)
+        assert bh * bw == added and 16 * 0.5 <= added <= 105 * 1.2  # one rectangle, area ~ [16, 105]
+        aspects.append(bh / bw)
+    assert len(aspects) > 150
+    # log-uniform aspect in [0.3, 1/0.3], up to rounding of the sides
+    assert min(aspects) >= 0.3 / 1.5 and max(aspects) <= 1.5 / 0.3
+    assert min(aspects) < 0.6 and max(aspects) > 1.7  # elongated blocks in both directions do occur
 
 
 def test_bad_ratio_is_a_clear_error():

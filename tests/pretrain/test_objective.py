@@ -79,3 +79,20 @@ def test_activation_checkpointing_switch_is_exact():
     assert model.student.grad_checkpointing
     torch.testing.assert_close(out[True][0], out[False][0])
     torch.testing.assert_close(out[True][1], out[False][1])
+
+
+def test_masked_pixels_do_not_reach_the_student():
+    """BEiT-style masking: masked patches are replaced before any block sees them."""
+    model = _model().eval()
+    images, mask = _batch(1)
+    other = images.clone()
+    up = mask[0].repeat_interleave(8, 0).repeat_interleave(8, 1)  # patch mask -> pixel mask
+    other[0, :, up] = torch.rand_like(other[0, :, up])
+    with torch.no_grad():
+        a, b = model.predict_masked(images, mask), model.predict_masked(other, mask)
+        c = model.predict_masked(images[:, :, :, torch.arange(63, -1, -1)], mask)  # visible context changes
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c)
+    assert a.shape == (int(mask.sum()), model.teacher.out_dim)
+    with pytest.raises(ValueError, match="mask grid .* does not match the student's"):
+        model.loss(images, torch.zeros(1, 4, 4, dtype=torch.bool))

@@ -27,19 +27,20 @@ def test_pixel_teacher_normalises_each_patch():
 
 
 def test_timm_teacher_patch_tokens():
-    t = TimmTeacher("vit_tiny_patch16_224", input_size=64)
+    t = TimmTeacher("vit_tiny_patch16_224", input_size=64, allow_random=True)
     assert t(torch.rand(1, 3, 64, 64), (4, 4)).shape == (1, 16, 192)
 
 
 def test_eva_clip_teacher_projected_tokens():
-    t = EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=1, img_size=64, rope_ref_grid=4)
+    t = EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=1, img_size=64, rope_ref_grid=4,
+                       allow_random=True)
     out = t(torch.rand(2, 3, 64, 64), (4, 4))
     assert out.shape == (2, 16, 32)
 
 
 @pytest.mark.slow
 def test_open_clip_teacher_projected_tokens():
-    t = OpenCLIPTeacher("ViT-B-32", checkpoint=None, input_size=64)
+    t = OpenCLIPTeacher("ViT-B-32", checkpoint=None, input_size=64, allow_random=True)
     out = t(torch.rand(1, 3, 64, 64), (2, 2))
     assert out.shape == (1, 4, 512)
     v = t.visual
@@ -47,3 +48,8 @@ def test_open_clip_teacher_projected_tokens():
         x = (torch.nn.functional.interpolate(torch.rand(1, 3, 64, 64), size=(64, 64)) - t.mean) / t.std
         assert torch.isfinite(t.features(x)).all()
     assert v.proj.shape[1] == 512
+
+
+def test_teacher_without_weights_is_refused():
+    with pytest.raises(ValueError, match="needs its weights: set checkpoint"):
+        EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=1)
