@@ -19,9 +19,3 @@ train_dataloader = dict(batch_size=per_gpu, dataset=dict(
     root="data/imagenet21k/train", transform=dict(img_size=recipe["img_size"], mask_ratio=recipe["mask_ratio"])))
 train_cfg = dict(max_epochs=recipe["epochs"])
 optim_wrapper = dict(optimizer=dict(lr=recipe["lr"]), accumulative_counts=accum)
-param_scheduler = [
-    dict(type="LinearLR", start_factor=1e-3, by_epoch=True, begin=0, end=recipe["warmup_epochs"],
-         convert_to_iter_based=True),
-    dict(type="CosineAnnealingLR", by_epoch=True, begin=recipe["warmup_epochs"], end=recipe["epochs"],
-         eta_min=1e-5, convert_to_iter_based=True),
-]

@@ -3,6 +3,11 @@
 _base_ = ["./mim_runtime.py"]
 
 train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=150)
+# One warmup epoch, then cosine to the end of training (mmengine fills `end` with max_epochs), per iteration.
+param_scheduler = [
+    dict(type="LinearLR", start_factor=1e-3, by_epoch=True, begin=0, end=1, convert_to_iter_based=True),
+    dict(type="CosineAnnealingLR", by_epoch=True, begin=1, eta_min=1e-5, convert_to_iter_based=True),
+]
 default_hooks = dict(checkpoint=dict(by_epoch=True, interval=1, max_keep_ckpts=3))
 log_processor = dict(by_epoch=True)
 env_cfg = dict(dist_cfg=dict(backend="nccl"))
