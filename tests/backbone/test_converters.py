@@ -3,7 +3,6 @@ import argparse
 
 import pytest
 import torch
-from timm.layers import resample_patch_embed
 
 from eva.backbone import CheckpointError, create_model, load_checkpoint, read_checkpoint, save_checkpoint
 from eva.backbone.layers import resize_pos_embed
@@ -99,7 +98,6 @@ def test_patch_embed_14_to_16_preserves_token_embeddings():
     assert ("patch_embed.proj.weight", (384, 3, 14, 14), (384, 3, 16, 16)) in report.resized
     # FlexiViT: <resize(patch), resampled kernel> == <patch, original kernel>
     patches = torch.randn(6, 3, 14, 14)
-    resized = resample_patch_embed  # noqa: F841  (the converter uses timm's pseudo-inverse)
     up = torch.nn.functional.interpolate(patches, size=(16, 16), mode="bicubic", antialias=True)
     old = torch.einsum("nchw,dchw->nd", patches, ref.patch_embed.proj.weight)
     new = torch.einsum("nchw,dchw->nd", up, model.patch_embed.proj.weight)
