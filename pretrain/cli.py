@@ -1,7 +1,6 @@
 """`eva pretrain CONFIG` and `eva demo` (the main job)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -31,31 +30,10 @@ def _common(p) -> None:
 
 
 def build_runner(config: str, work_dir: str | None = None, resume: bool = False, cfg_options=None):
-    """An mmengine ``Runner`` for a pre-training config (launcher chosen from torchrun's environment).
+    """An mmengine runner for a pre-training config (see :func:`eva.backbone.mm.build_runner`)."""
+    from eva.backbone.mm.runner import build_runner as build
 
-    Args:
-        config: config file.
-        work_dir: output folder (default ``work_dirs/<config name>``).
-        resume: continue from the work dir's last checkpoint.
-        cfg_options: overrides, as ``["key.path=value", ...]`` or ``{"key.path": value}``.
-    """
-    from mmengine.config import Config, DictAction
-    from mmengine.runner import Runner
-
-    import eva.pretrain  # noqa: F401  (registrations)
-
-    cfg = Config.fromfile(config)
-    if cfg_options and not isinstance(cfg_options, dict):  # ["a.b=1", ...] as on the command line
-        import argparse
-        ns = argparse.Namespace()
-        DictAction(option_strings=[], dest="o")(None, ns, list(cfg_options))
-        cfg_options = ns.o
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    cfg.work_dir = work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(config).stem)
-    cfg.resume = resume
-    cfg.launcher = "pytorch" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else "none"
-    return Runner.from_cfg(cfg)
+    return build(config, work_dir, resume, cfg_options, imports=["eva.pretrain"])
 
 
 def run_pretrain(args, config: str | None = None) -> int:

@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from eva.backbone import save_checkpoint
+from eva.backbone.mm import full_state_dict
 
 
 @HOOKS.register_module()
@@ -20,12 +21,14 @@ class BackboneExportHook(Hook):
         self.filename = filename
 
     def _export(self, runner) -> None:
+        state = full_state_dict(runner.model)  # collective under FSDP: every rank gathers, rank 0 writes
         if runner.rank != 0:
             return
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
+        backbone, head = model.split_state_dict(state)
         meta = {"eva_variant": str(getattr(model.student, "variant", "")), "iteration": str(runner.iter)}
-        save_checkpoint(model.backbone_state_dict(), Path(runner.work_dir) / self.filename, metadata=meta)
-        save_checkpoint(model.mim_head_state_dict(), Path(runner.work_dir) / "mim_head.safetensors", metadata=meta)
+        save_checkpoint(backbone, Path(runner.work_dir) / self.filename, metadata=meta)
+        save_checkpoint(head, Path(runner.work_dir) / "mim_head.safetensors", metadata=meta)
 
     def after_save_checkpoint(self, runner, checkpoint) -> None:  # noqa: D401 (mmengine hook name)
         self._export(runner)

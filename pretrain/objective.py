@@ -107,9 +107,16 @@ class EVAMIM(BaseModel):
 
     def backbone_state_dict(self) -> Dict[str, torch.Tensor]:
         """The student's weights in the layout ``eva.backbone.load_checkpoint`` reads."""
-        return {k: v.detach().cpu() for k, v in self.student.state_dict().items()}
+        return self.split_state_dict(self.state_dict())[0]
 
     def mim_head_state_dict(self) -> Dict[str, torch.Tensor]:
         """The pre-training-only part, kept separately: ``mask_token`` and ``lm_head``."""
-        return {"mask_token": self.mask_token.detach().cpu(),
-                **{f"lm_head.{k}": v.detach().cpu() for k, v in self.lm_head.state_dict().items()}}
+        return self.split_state_dict(self.state_dict())[1]
+
+    @staticmethod
+    def split_state_dict(state: Dict[str, torch.Tensor]):
+        """``(backbone, mim_head)`` state dicts (CPU) from a full ``EVAMIM`` state dict, e.g. one gathered from
+        FSDP shards."""
+        backbone = {k[len("student."):]: v.detach().cpu() for k, v in state.items() if k.startswith("student.")}
+        head = {k: v.detach().cpu() for k, v in state.items() if k == "mask_token" or k.startswith("lm_head.")}
+        return backbone, head

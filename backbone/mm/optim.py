@@ -18,6 +18,7 @@ from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS, OPTIMI
 from torch import nn
 
 from ..layer_decay import param_groups_layer_decay
+from .fsdp import is_fsdp, original_ndims
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module(force=True)
@@ -31,6 +32,7 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """
 
     def __call__(self, model: nn.Module):
+        ndims = original_ndims(model)
         if hasattr(model, "module"):
             model = model.module
         cfg = dict(self.optimizer_cfg)
@@ -43,7 +45,8 @@ class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
             raise ValueError("LayerDecayOptimWrapperConstructor: set paramwise_cfg.num_layers or backbone_prefix "
                              "pointing at an EVA backbone")
         groups = param_groups_layer_decay(model, weight_decay=wd, layer_decay=pw.get("layer_decay", 1.0),
-                                          depth=depth, prefix=prefix, skip=pw.get("no_decay_names", ()))
+                                          depth=depth, prefix=prefix, skip=pw.get("no_decay_names", ()),
+                                          ndim_of=(lambda p: ndims[id(p)]) if ndims is not None else None)
         for g in groups:
             g["lr"] = base_lr * g["lr_scale"]
         cfg["params"] = groups
@@ -64,7 +67,9 @@ class SafeOptimWrapper(OptimWrapper):
     With gradient accumulation a non-finite micro-batch spoils its whole window: the window's update is skipped.
     A skipped step leaves weights and optimizer state untouched and is counted (``skipped_steps``); after
     ``max_bad_steps`` consecutive bad steps training stops with a clear error, and can be resumed from the
-    last good checkpoint. Gradient clipping (``clip_grad=dict(max_norm=3.0)``) is applied on good steps.
+    last good checkpoint. Gradient clipping (``clip_grad=dict(max_norm=3.0)``) is applied on good steps with
+    the norm of the WHOLE gradient: under FSDP each rank holds a shard, so the squared norms are summed over
+    ranks (mmengine's own clipping would clip each shard by its local norm).
 
     Args:
         autocast_dtype: ``"bfloat16"`` to run forward passes under autocast on CUDA (CPU stays fp32).
@@ -79,6 +84,8 @@ class SafeOptimWrapper(OptimWrapper):
         self.window_bad: Optional[str] = None  # set when a micro-batch of the current window was non-finite
 
     def optim_context(self, model):
+        if not hasattr(self, "_sharded"):
+            self._sharded = is_fsdp(model)
         ctx = super().optim_context(model)
         if self.autocast_dtype and torch.cuda.is_available():
             from contextlib import ExitStack
@@ -115,15 +122,36 @@ class SafeOptimWrapper(OptimWrapper):
         if self.window_bad:
             self._skip_window(self.window_bad)
             return
-        grads = [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
-        norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.float()) for g in grads])) \
-            if grads else torch.tensor(0.0)
+        norm = self._global_grad_norm()
         if not torch.isfinite(norm):
             self._skip_window("gradient")
             return
+        self._grad_norm = norm
         self.consecutive_bad = 0
         self.step(**(step_kwargs or {}))
         self.zero_grad(**(zero_kwargs or {}))
+
+    def _grads(self):
+        return [p.grad for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
+
+    def _global_grad_norm(self) -> torch.Tensor:
+        """L2 norm of the full gradient (sum of squared shard norms over ranks when sharded)."""
+        grads = [g for g in self._grads() if g.numel()]
+        sq = torch.stack([torch.linalg.vector_norm(g.float()) ** 2 for g in grads]).sum() if grads \
+            else torch.zeros((), device=self.optimizer.param_groups[0]["params"][0].device)
+        if getattr(self, "_sharded", False) and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(sq)
+        return sq.sqrt()
+
+    def _clip_grad(self) -> None:
+        if (self.clip_func is not torch.nn.utils.clip_grad_norm_ or self.clip_grad_kwargs.get("norm_type", 2.0) != 2.0
+                or getattr(self, "_grad_norm", None) is None):
+            return super()._clip_grad()
+        max_norm = self.clip_grad_kwargs["max_norm"]
+        torch.nn.utils.clip_grads_with_norm_(
+            [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None],
+            max_norm, self._grad_norm)
+        self.message_hub.update_scalar(f"train/{self.grad_name}", float(self._grad_norm))
 
     def state_dict(self) -> dict:
         return dict(super().state_dict(), skipped_steps=self.skipped_steps)

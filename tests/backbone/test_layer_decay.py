@@ -75,3 +75,39 @@ def test_mmengine_constructor_uses_the_same_rule():
     assert lr_of[id(model.backbone.pos_embed)] == (pytest.approx(1e-3 * 0.5 ** 5), 0.0)
     assert lr_of[id(model.backbone.blocks[0].norm1.bias)] == (pytest.approx(1e-3 * 0.5 ** 4), 0.0)
     assert type(wrapper).__name__ == "SafeOptimWrapper"
+
+
+def test_wrapped_and_flattened_parameters_get_the_same_groups():
+    """FSDP (use_orig_params) renames parameters with ``_fsdp_wrapped_module.`` and shows them flattened to 1-D;
+    with the original ndims the rule must give every parameter the group it has unwrapped."""
+    from torch import nn
+
+    model = create_model("eva02_tiny_patch14_224", depth=2)
+    plain = {n: (g["layer_id"], g["weight_decay"]) for g in param_groups_layer_decay(model, layer_decay=0.8)
+             for n, p in model.named_parameters() for q in g["params"] if q is p}
+
+    class Flattened(nn.Module):  # what FSDP shows: inserted name segments, 1-D parameters
+        def __init__(self):
+            super().__init__()
+            self.ndims = {}
+            for name, p in model.named_parameters():
+                flat = nn.Parameter(p.detach().reshape(-1).clone())
+                self.ndims[id(flat)] = p.ndim
+                parts = name.split(".")
+                if parts[0] == "blocks":
+                    parts.insert(2, "_fsdp_wrapped_module")
+                setattr_path(self, ["_fsdp_wrapped_module", *parts], flat)
+
+    def setattr_path(root, parts, value):
+        for part in parts[:-1]:
+            if not hasattr(root, part):
+                root.add_module(part, nn.Module())
+            root = getattr(root, part)
+        root.register_parameter(parts[-1], value)
+
+    wrapped = Flattened()
+    groups = param_groups_layer_decay(wrapped, layer_decay=0.8, depth=2, ndim_of=lambda p: wrapped.ndims[id(p)])
+    got = {n.replace("_fsdp_wrapped_module.", ""): (g["layer_id"], g["weight_decay"])
+           for g in groups for n, p in wrapped.named_parameters() for q in g["params"] if q is p}
+    assert got == plain
+    assert all(p.ndim == 1 for p in wrapped.parameters())

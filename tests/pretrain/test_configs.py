@@ -20,6 +20,9 @@ PAPER = [
 ]
 
 
+PAPER.append(("eva01_giant_p14_merged30m_fsdp.py",) + PAPER[0][1:])  # the same recipe, sharded
+
+
 @pytest.mark.parametrize("row", PAPER, ids=[r[0] for r in PAPER])
 def test_recipe_numbers(row):
     name, variant, dataset, epochs, batch, lr, warmup, dpr, teacher, stop_grad = row
@@ -52,3 +55,11 @@ def test_demo_config_builds_its_model():
     cfg = Config.fromfile(CONFIGS / "eva02_tiny_demo_fashion_mnist.py")
     model = MODELS.build(cfg.model)
     assert model.student.grid == (10, 10) and model.teacher.out_dim == 112
+
+
+def test_fsdp_config_shards_blocks_and_keeps_original_parameters():
+    cfg = Config.fromfile(CONFIGS / "eva01_giant_p14_merged30m_fsdp.py")
+    assert cfg.runner_type == "FlexibleRunner" and cfg.strategy.type == "FSDPStrategy"
+    wrapper = cfg.strategy.model_wrapper
+    assert wrapper.use_orig_params and wrapper.auto_wrap_policy == "eva_block_wrap_policy"
+    assert cfg.strategy.state_dict_cfg == "full" and cfg.model.grad_checkpointing
