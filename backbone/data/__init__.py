@@ -1,4 +1,6 @@
-"""Small real datasets that package registries ship, shared by every part's demo and tests."""
-from .real_images import RealImageSet, load_fashion_mnist, load_real_images
+"""Data readers shared by every part: the small real datasets package registries ship (demos, tests) and
+random access to webdataset-style tar shards."""
+from .real_images import FASHION_MNIST_CLASSES, RealImageSet, load_fashion_mnist, load_real_images
+from .tar_shards import TarShardIndex
 
-__all__ = ["RealImageSet", "load_fashion_mnist", "load_real_images"]
+__all__ = ["FASHION_MNIST_CLASSES", "RealImageSet", "TarShardIndex", "load_fashion_mnist", "load_real_images"]

@@ -2,13 +2,14 @@
 
 Imported explicitly (``import eva.backbone.mm``); ``import eva.backbone`` never loads mmengine. Importing it
 registers, into mmengine's root registries: ``LayerDecayOptimWrapperConstructor``, ``SafeOptimWrapper``,
-``ResumeStateHook``, ``LossCurveHook``, the FSDP auto-wrap policy ``eva_block_wrap_policy``; and makes local checkpoint writes atomic.
+``ResumeStateHook``, ``LossCurveHook``, ``EpochSeededSampler``, the FSDP auto-wrap policy ``eva_block_wrap_policy``; and makes local checkpoint writes atomic.
 """
 from .checkpoint_io import AtomicLocalBackend, ResumeStateHook
 from .logging import LossCurveHook
 from .fsdp import eva_block_wrap_policy, full_state_dict, is_fsdp
+from .sampler import EpochSeededSampler, sample_seed
 from .optim import LayerDecayOptimWrapperConstructor, NonFiniteError, SafeOptimWrapper
 
 __all__ = ["AtomicLocalBackend", "ResumeStateHook", "LossCurveHook",
            "LayerDecayOptimWrapperConstructor", "NonFiniteError", "SafeOptimWrapper",
-           "eva_block_wrap_policy", "full_state_dict", "is_fsdp"]
+           "eva_block_wrap_policy", "full_state_dict", "is_fsdp", "EpochSeededSampler", "sample_seed"]

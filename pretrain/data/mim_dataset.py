@@ -1,10 +1,6 @@
 """Image datasets producing ``{"image": [3, S, S] in [0, 1], "mask": [h, w] bool}`` for masked image modeling."""
 from __future__ import annotations
 
-import glob
-import io
-import os
-import tarfile
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -14,13 +10,10 @@ import torchvision.transforms.v2.functional as TF
 from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
 
-from eva.backbone.data import load_real_images
+from eva.backbone.data import TarShardIndex, load_real_images
+from eva.backbone.mm.sampler import sample_seed
 
 from ..masking import DEFAULT_MASK_RATIO, BlockMaskGenerator
-
-
-def sample_seed(seed: int, epoch: int, index: int) -> int:
-    return ((seed * 1_000_003 + epoch) * 10_000_019 + index) % (2**63 - 1)
 
 
 class MIMTransform:
@@ -123,56 +116,26 @@ class ImageFolderMIMDataset(MIMDataset):
 
 @DATASETS.register_module()
 class TarShardMIMDataset(MIMDataset):
-    """Images in tar shards (the webdataset layout: ``<key>.jpg`` / ``.png`` / ``.webp`` members, other members
-    such as ``<key>.cls`` ignored), read with random access so sampling, sharding across ranks and exact resume
-    work as for any map-style dataset.
-
-    The member index (shard, offset, size) is built once by scanning the tar headers, and cached next to the
-    first shard as ``<name>.index.txt`` when ``cache_index`` is set.
+    """Images in webdataset-style tar shards (``<key>.jpg`` / ``.png`` / ``.webp``; other members ignored), read
+    with random access through :class:`eva.backbone.data.TarShardIndex` (member index cached next to the
+    first shard).
 
     Args:
         shards: a glob pattern (``"data/shards/train-*.tar"``) or a list of paths.
         cache_index: write / reuse the index file.
     """
 
-    IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
-
     def __init__(self, transform: dict, shards: Union[str, List[str]], seed: int = 0, cache_index: bool = True):
         super().__init__(transform, seed)
-        self.shards = sorted(glob.glob(shards)) if isinstance(shards, str) else list(shards)
-        if not self.shards:
-            raise FileNotFoundError(f"no tar shards match {shards!r}")
-        self.index = self._load_or_build_index(cache_index)
+        self.tar = TarShardIndex(shards, cache_index)
+        self.shards = self.tar.shards
 
-    def _index_path(self) -> str:
-        return self.shards[0] + f".{len(self.shards)}shards.index.txt"
-
-    def _load_or_build_index(self, cache: bool):
-        path = self._index_path()
-        if cache and os.path.exists(path) and os.path.getmtime(path) >= max(map(os.path.getmtime, self.shards)):
-            with open(path) as f:
-                return [(int(a), int(b), int(c)) for a, b, c in (line.split() for line in f)]
-        index = []
-        for shard_id, shard in enumerate(self.shards):
-            with tarfile.open(shard) as tar:
-                for m in tar:
-                    if m.isfile() and m.name.lower().endswith(self.IMAGE_EXTS):
-                        index.append((shard_id, m.offset_data, m.size))
-        if cache:  # atomic: concurrent ranks never read a half-written index
-            from eva.backbone.checkpoint import atomic_path
-            with atomic_path(path) as tmp, open(tmp, "w") as f:
-                f.writelines(f"{a} {b} {c}\n" for a, b, c in index)
-        return index
+    @property
+    def index(self):
+        return self.tar.entries
 
     def __len__(self) -> int:
-        return len(self.index)
+        return len(self.tar)
 
     def load(self, index: int) -> torch.Tensor:
-        from PIL import Image
-
-        shard_id, offset, size = self.index[index]
-        with open(self.shards[shard_id], "rb") as f:
-            f.seek(offset)
-            data = f.read(size)
-        img = Image.open(io.BytesIO(data)).convert("RGB")
-        return TF.to_dtype(TF.to_image(img), torch.float32, scale=True)
+        return TF.to_dtype(TF.to_image(self.tar.image(index)), torch.float32, scale=True)
