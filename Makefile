@@ -20,9 +20,10 @@ test: setup
 test-fast: setup
 	$(VPY) -m pytest -q -m "not slow"
 
-## the main job (see README)
+## the main job (see README): pre-train a tiny EVA on real images, then fine-tune it for classification
 demo: setup
 	$(VPY) -m eva.backbone.cli demo --work-dir work_dirs/demo
+	$(VPY) -m eva.backbone.cli cls demo --pretrained work_dirs/demo/backbone.safetensors --work-dir work_dirs/demo_cls
 
 bench: setup
 	$(VPY) benchmarks/backbone.py --device cpu

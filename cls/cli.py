@@ -91,8 +91,7 @@ def run_eval(args) -> int:
     runner = build_runner(args.config, args.work_dir, False, options)
     kind = load_classifier(_unwrap(runner.model), args.checkpoint)
     runner.logger.info(f"evaluating {args.checkpoint} ({kind} weights)")
-    metrics = runner.test()
-    _report(metrics, Path(runner.work_dir) / "eval" / "metrics.json")
+    _report(runner.test())  # ClsMetric also writes <work_dir>/eval/{metrics,per_class_accuracy}.json + the PNG
     return 0
 
 

@@ -61,12 +61,14 @@ class ClsDataset(Dataset):
     def __getitem__(self, key):
         epoch, index = key if isinstance(key, tuple) else (0, key)
         seed = sample_seed(self.seed, epoch, index)
-        state = random.getstate()
-        with torch.random.fork_rng(devices=[]):  # timm's transforms draw from `random` and torch
+        state, np_state = random.getstate(), np.random.get_state()
+        with torch.random.fork_rng(devices=[]):  # timm's transforms draw from `random`, numpy and torch
             random.seed(seed)
+            np.random.seed(seed % 2**32)
             torch.manual_seed(seed)
             img = self.transform(self.image(index))
         random.setstate(state)
+        np.random.set_state(np_state)
         return {"inputs": img, "data_samples": self.label(index)}
 
 

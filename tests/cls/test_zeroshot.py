@@ -1,0 +1,88 @@
+"""EVA-CLIP zero-shot: a checkpoint laid out as BAAI releases it (their EVA vision keys; text tower as text.* or
+OpenAI-CLIP top-level keys) loads into eva.backbone + open_clip's text tower, and the prompt-ensemble classifier
+equals the one computed by hand from a reference open_clip text tower."""
+import functools
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+open_clip = pytest.importorskip("open_clip", reason="zero-shot needs open_clip_torch")
+
+from eva.backbone import CheckpointError, create_model  # noqa: E402
+from eva.cls import zeroshot  # noqa: E402
+from eva.cls.zeroshot import EVACLIP, build_classifier, load_eva_clip, zero_shot_logits  # noqa: E402
+
+from ..backbone.helpers import randomize_, to_baai_layout  # noqa: E402
+
+NAME, VISION, TEXT = "EVA02-B-16", dict(depth=1), dict(layers=1)
+TEMPLATES = (lambda c: f"a photo of a {c}.", lambda c: f"a drawing of the {c}.")
+CLASSES = ["cat", "dog", "sports car"]
+
+
+def _release(path, openai_text: bool):
+    """Random towers written the way BAAI's EVA-CLIP files are; returns the reference towers."""
+    from open_clip.model import _build_text_tower
+
+    cfg = open_clip.get_model_config(NAME)
+    vision = randomize_(create_model("eva02_base_patch16_clip_224", num_classes=cfg["embed_dim"], **VISION))
+    text = randomize_(_build_text_tower(cfg["embed_dim"], dict(cfg["text_cfg"], **TEXT)))
+    v = to_baai_layout(vision.state_dict(), split_qkv=True, mlp="w123")
+    v.pop("head.bias")  # EVA-CLIP's projection has no bias
+    with torch.no_grad():
+        vision.head.bias.zero_()
+    ckpt = {f"visual.{k}": t for k, t in v.items()}
+    ckpt.update({(k if openai_text else f"text.{k}"): t for k, t in text.state_dict().items()})
+    ckpt["logit_scale"] = torch.tensor(4.0)
+    torch.save(ckpt, path)
+    return vision.eval(), text.eval()
+
+
+@pytest.mark.parametrize("openai_text", [False, True], ids=["text-prefixed", "openai-top-level"])
+def test_release_layout_loads_and_classifier_matches_hand_computation(tmp_path, openai_text):
+    ref_vision, ref_text = _release(tmp_path / "eva_clip.pt", openai_text)
+    model = EVACLIP(NAME, vision_overrides=VISION, text_overrides=TEXT).eval()
+    load_eva_clip(model, str(tmp_path / "eva_clip.pt"))
+    assert float(model.logit_scale) == 4.0
+
+    classifier = build_classifier(model, CLASSES, TEMPLATES)
+    tok = open_clip.get_tokenizer(NAME)
+    with torch.no_grad():
+        expected = torch.stack([F.normalize(F.normalize(ref_text(tok([t(c) for t in TEMPLATES])), dim=-1).mean(0),
+                                            dim=0) for c in CLASSES], dim=1)
+        images = torch.randn(2, 3, 224, 224)
+        img = F.normalize(ref_vision(images), dim=-1)
+    torch.testing.assert_close(classifier, expected, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(zero_shot_logits(model, images, classifier), np.exp(4.0) * img @ expected,
+                               atol=1e-3, rtol=1e-4)
+
+
+def test_text_tower_of_another_config_is_a_clear_error(tmp_path):
+    _release(tmp_path / "eva_clip.pt", openai_text=False)
+    model = EVACLIP(NAME, vision_overrides=VISION, text_overrides=dict(layers=2))
+    with pytest.raises(CheckpointError, match="text tower"):
+        load_eva_clip(model, str(tmp_path / "eva_clip.pt"))
+    with pytest.raises(ValueError, match="unknown EVA-CLIP model"):
+        EVACLIP("ViT-B-32")
+
+
+def test_zeroshot_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
+    from PIL import Image
+
+    from eva.backbone.cli import main
+
+    _release(tmp_path / "eva_clip.pt", openai_text=False)
+    rng = np.random.default_rng(0)
+    for cls in ("golden_retriever", "tabby_cat"):
+        (tmp_path / "data" / cls).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "data" / cls / f"{i}.png")
+    monkeypatch.setattr(zeroshot, "EVACLIP", functools.partial(EVACLIP, vision_overrides=VISION, text_overrides=TEXT))
+    out = tmp_path / "zs.json"
+    assert main(["cls", "zeroshot", "--model", NAME, "--checkpoint", str(tmp_path / "eva_clip.pt"),
+                 "--data", str(tmp_path / "data"), "--templates", "simple", "--out", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    assert set(metrics) == {"zeroshot/top1"} and metrics["zeroshot/top1"] in (0.0, 25.0, 50.0, 75.0, 100.0)
+    assert "zeroshot/top1" in capsys.readouterr().out
