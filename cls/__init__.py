@@ -11,12 +11,11 @@ from .data import (EVA_RAND_AUGMENT, ImageFolderClsDataset, RealImageClsDataset,
 from .label_maps import label_map
 from .metrics import ClsMetric, apply_label_map, topk_accuracy
 from .model import EVAClassifier
-from .pretrained import load_pretrained
 from .preprocessor import ClsDataPreprocessor
 
 __all__ = ["EVAClassifier", "ClsDataPreprocessor", "ClsMetric", "RealImageClsDataset", "ImageFolderClsDataset",
            "TarShardClsDataset", "build_transform", "EVA_RAND_AUGMENT", "label_map", "apply_label_map",
-           "topk_accuracy", "load_pretrained"]
+           "topk_accuracy"]
 
 from mmengine.registry import OPTIMIZERS as _OPTIMIZERS
 from timm.optim import Lars as _Lars

@@ -10,9 +10,8 @@ from mmengine.registry import MODELS
 from timm.loss import SoftTargetCrossEntropy
 from torch import nn
 
-from eva.backbone import create_model
+from eva.backbone import create_model, load_pretrained
 
-from .pretrained import load_pretrained
 from .preprocessor import soft_or_hard
 
 HEADS = ("finetune", "linear_probe")

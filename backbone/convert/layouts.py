@@ -22,7 +22,8 @@ PREFIXES = ("module.", "backbone.net.", "backbone.", "student.", "visual.trunk."
 _DROP_RULES = [
     (re.compile(r"^mask_token$"), "MIM mask token (pre-training only)"),
     (re.compile(r"^lm_head\."), "MIM prediction head (pre-training only)"),
-    (re.compile(r"(^|\.)rope\.(freqs_cos|freqs_sin|freqs|periods)$"), "RoPE tables are recomputed from the grid"),
+    (re.compile(r"(^|\.)rope(_win|_glb)?\.(freqs_cos|freqs_sin|freqs|periods)$"),
+     "RoPE tables are recomputed from the grid"),
     (re.compile(r"\.attn\.k_bias$"), "k bias is fixed at zero"),
 ]
 

@@ -5,8 +5,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import OPTIM_WRAPPERS
 
-from eva.backbone import CheckpointError, create_model, get_layer_id, save_checkpoint
-from eva.cls import EVAClassifier, load_pretrained
+from eva.backbone import CheckpointError, create_model, get_layer_id, load_pretrained, save_checkpoint
+from eva.cls import EVAClassifier
 
 from ..backbone.helpers import randomize_, to_baai_layout
 from .conftest import CONFIGS, TINY_BACKBONE

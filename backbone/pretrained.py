@@ -1,0 +1,52 @@
+"""Start a task model from a backbone checkpoint (ours from pre-training, BAAI's releases, timm's): the parts
+the new task owns may be missing or of another shape; everything else must fit."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from torch import nn
+
+from .checkpoint import read_checkpoint
+from .convert import CheckpointError, LoadReport, convert_state_dict
+
+#: Parameters a pre-trained backbone may lack or bring in another size: a classification head starts fresh.
+FRESH = ("head.", "fc_norm.")
+
+
+def load_pretrained(model: nn.Module, path_or_state, fresh: Iterable[str] = FRESH, unused: Iterable[str] = (),
+                    weights_only: bool = True) -> LoadReport:
+    """Load a backbone checkpoint into ``model`` for a new task, keeping the parts in ``fresh`` as initialised.
+
+    A tensor under a ``fresh`` prefix that is missing or of another shape (a classifier of another class count)
+    is left as initialised; a checkpoint tensor under an ``unused`` prefix that the model does not have (e.g. the
+    final norm of a detection backbone) is dropped. Both are recorded in the report. Every other missing,
+    unexpected or mis-shaped key is an error listing them (e.g. a checkpoint of another variant).
+
+    Args:
+        model: an :class:`~eva.backbone.EVAViT` built for the new task.
+        path_or_state: checkpoint file (or loaded dict) of any layout ``eva.backbone`` converts.
+        fresh: key prefixes the task initialises itself.
+        unused: key prefixes of the checkpoint the task does not use.
+
+    Returns:
+        The load report (resized / renamed / dropped keys).
+    """
+    fresh, unused = tuple(fresh), tuple(unused)
+    obj = path_or_state if isinstance(path_or_state, dict) else read_checkpoint(path_or_state, weights_only)
+    sd, report = convert_state_dict(obj, model)
+    for key, got, want in list(report.mismatched):
+        if key.startswith(fresh):
+            report.dropped.append((key, f"shape {got} -> {want}: re-initialised for the new task"))
+            report.mismatched.remove((key, got, want))
+            sd.pop(key)
+    for key in [k for k in report.unexpected if unused and k.startswith(unused)]:
+        report.dropped.append((key, "not used by this task's model"))
+        report.unexpected.remove(key)
+        sd.pop(key)
+    report.missing = [k for k in report.missing if not k.startswith(fresh)]
+    if not report.ok:
+        where = path_or_state if not isinstance(path_or_state, dict) else "state dict"
+        raise CheckpointError(f"pre-trained checkpoint {where} does not fit the model:\n{report.summary()}", report)
+    on_meta = any(p.is_meta for p in model.parameters())
+    model.load_state_dict(sd, strict=False, assign=on_meta)
+    return report

@@ -1,0 +1,65 @@
+"""Load whole detectors: our training checkpoints and BAAI's released EVA-01 / EVA-02 detectron2 checkpoints
+(their forks' key layout), so users can evaluate and submit without retraining."""
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+from torch import nn
+
+from eva.backbone import CheckpointError, LoadReport, load_pretrained, read_checkpoint
+
+from .backbone import UNUSED_KEYS
+
+BACKBONE_PREFIX = "backbone.net."
+
+
+def detector_state_dict(obj, use_ema: bool = False) -> Dict[str, torch.Tensor]:
+    """The model state dict inside a detectron2 checkpoint (``{"model": ..., "iteration": ...}``, optionally
+    with EMA weights under ``"ema_state"``) or a bare state dict."""
+    if use_ema:
+        ema = obj.get("ema_state") if isinstance(obj, dict) else None
+        if not ema:
+            raise CheckpointError("the checkpoint holds no EMA weights ('ema_state'); evaluate without use_ema")
+        return ema
+    return obj["model"] if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else obj
+
+
+def load_detector(model: nn.Module, path_or_state, use_ema: bool = False) -> LoadReport:
+    """Load a detector checkpoint strictly into a Cascade Mask R-CNN built from ``det/configs``.
+
+    The backbone part (``backbone.net.*``) goes through ``eva.backbone``'s converter (BAAI's ``q_proj`` /
+    ``w1 w2 w3`` / ``ffn_ln`` names, persisted RoPE tables, 14 -> 16 patch, position tables resampled to the
+    config's size); the pyramid and heads must match detectron2's modules key for key and shape for shape.
+
+    Args:
+        model: the detector (``instantiate(cfg.model)``).
+        path_or_state: checkpoint file or loaded dict.
+        use_ema: load the EMA weights stored next to the model weights.
+
+    Returns:
+        The backbone's load report; anything that does not fit raises :class:`CheckpointError` listing the keys.
+    """
+    obj = read_checkpoint(path_or_state) if not isinstance(path_or_state, dict) else path_or_state
+    sd = detector_state_dict(obj, use_ema)
+    backbone = {k[len(BACKBONE_PREFIX):]: v for k, v in sd.items() if k.startswith(BACKBONE_PREFIX)}
+    rest = {k: v for k, v in sd.items() if not k.startswith(BACKBONE_PREFIX)}
+    if not backbone:
+        raise CheckpointError(f"no {BACKBONE_PREFIX}* keys: not a detector checkpoint of this layout (found "
+                              f"{sorted(sd)[:4]}...); to start from a backbone checkpoint set "
+                              f"model.backbone.net.pretrained instead")
+    report = load_pretrained(model.backbone.net, backbone, fresh=(), unused=UNUSED_KEYS)
+    target = {k: v for k, v in model.state_dict().items() if not k.startswith(BACKBONE_PREFIX)}
+    missing = sorted(set(target) - set(rest))
+    unexpected = sorted(set(rest) - set(target))
+    mismatched = [(k, tuple(rest[k].shape), tuple(target[k].shape)) for k in rest
+                  if k in target and rest[k].shape != target[k].shape]
+    if missing or unexpected or mismatched:
+        cls = [m for m in mismatched if m[0].endswith("cls_score.weight")]
+        hint = (f"the checkpoint's classifier has {cls[0][1][0] - 1} classes, the config "
+                f"{cls[0][2][0] - 1}: set model.roi_heads.num_classes" if cls else
+                "use the config the checkpoint was trained with")
+        raise CheckpointError(f"detector checkpoint does not fit the model. missing: {missing[:8]}; unexpected: "
+                              f"{unexpected[:8]}; mis-shaped: {mismatched[:8]}. Fix: {hint}")
+    model.load_state_dict(rest, strict=False)
+    return report
