@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VPY := .venv/bin/python
 STAMP := .venv/.setup-done
+DET_DEMO := det/configs/demo/eva02_tiny_composites.py
 SETUP_INPUTS := pyproject.toml setup.py $(wildcard requirements/*.txt requirements/*.sh)
 
 .PHONY: setup test test-fast demo bench clean-venv
@@ -21,9 +22,15 @@ test-fast: setup
 	$(VPY) -m pytest -q -m "not slow"
 
 ## the main job (see README): pre-train a tiny EVA on real images, then fine-tune it for classification
+## and for instance segmentation (detection when detectron2 is installed)
 demo: setup
 	$(VPY) -m eva.backbone.cli demo --work-dir work_dirs/demo
 	$(VPY) -m eva.backbone.cli cls demo --pretrained work_dirs/demo/backbone.safetensors --work-dir work_dirs/demo_cls
+	@if $(VPY) -c "import detectron2" 2>/dev/null; then \
+		$(VPY) -m eva.backbone.cli det train --config-file $(DET_DEMO) && \
+		$(VPY) -m eva.backbone.cli det demo --config-file $(DET_DEMO) --checkpoint work_dirs/demo_det/model_final.pth \
+			--input datasets/eva_composites_val/images/000000.jpg --output work_dirs/demo_det/prediction.png; \
+	else echo "[eva] detectron2 is not installed: skipping the detection demo (README: installing detectron2)"; fi
 
 bench: setup
 	$(VPY) benchmarks/backbone.py --device cpu

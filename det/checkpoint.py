@@ -21,6 +21,8 @@ def detector_state_dict(obj, use_ema: bool = False) -> Dict[str, torch.Tensor]:
         ema = obj.get("ema_state") if isinstance(obj, dict) else None
         if not ema:
             raise CheckpointError("the checkpoint holds no EMA weights ('ema_state'); evaluate without use_ema")
+        if all(k.startswith("module.") for k in ema):  # timm's ModelEmaV3 keeps the copy as `.module`
+            ema = {k[len("module."):]: v for k, v in ema.items()}
         return ema
     return obj["model"] if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else obj
 

@@ -24,10 +24,10 @@ model.backbone.net = L(EVAViTDet)(
 )
 model.backbone.square_pad = 1024
 
-roi = model.roi_heads
-for key in ("box_head", "box_predictor", "proposal_matcher"):
-    roi.pop(key)
-roi.update(
+_roi = model.roi_heads  # underscore: LazyConfig leaves it out of the config
+for _key in ("box_head", "box_predictor", "proposal_matcher"):
+    _roi.pop(_key)
+_roi.update(
     _target_=EVACascadeROIHeads,
     box_heads=[L(FastRCNNConvFCHead)(input_shape=ShapeSpec(channels=256, height=7, width=7),
                                      conv_dims=[256, 256, 256, 256], fc_dims=[1024], conv_norm="LN")

@@ -14,6 +14,7 @@ from eva.det.lr_decay import eva_lr_factor
 
 train = model_zoo.get_config("common/train.py").train
 train.amp.enabled = True
+train.amp.precision = "bfloat16"  # autocast dtype of detectron2's AMPTrainer (CUDA only)
 train.ddp.fp16_compression = True
 train.max_iter = 60000
 train.eval_period = 5000
