@@ -6,7 +6,6 @@ from functools import partial
 from typing import List, Optional, Sequence, Set, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from timm.layers import DropPath, LayerNorm, LayerNormFp32, LayerScale, PatchEmbed, trunc_normal_
 from torch import nn
 from torch.utils.checkpoint import checkpoint

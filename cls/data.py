@@ -11,7 +11,8 @@ from mmengine.registry import DATASETS
 from timm.data import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, create_transform
 from torch.utils.data import Dataset
 
-from eva.backbone.data import TarShardIndex, load_real_images
+from eva.backbone.data import TarShardIndex, image_folder, load_real_images
+from eva.backbone.data.tar_shards import IMAGE_EXTS
 from eva.backbone.mm.sampler import sample_seed
 
 #: timm's RandAugment policy of the EVA fine-tuning recipes.
@@ -106,12 +107,9 @@ class ImageFolderClsDataset(ClsDataset):
         extensions: image file endings to include.
     """
 
-    def __init__(self, transform: dict, root: str, seed: int = 0,
-                 extensions: Sequence[str] = (".jpg", ".jpeg", ".png", ".bmp", ".webp")):
-        from torchvision.datasets import ImageFolder
-
+    def __init__(self, transform: dict, root: str, seed: int = 0, extensions: Sequence[str] = IMAGE_EXTS):
         super().__init__(transform, seed)
-        self.folder = ImageFolder(root, is_valid_file=lambda p: p.lower().endswith(tuple(extensions)))
+        self.folder = image_folder(root, extensions)
         self.classes = list(self.folder.classes)
 
     def __len__(self) -> int:

@@ -37,7 +37,8 @@ class EVAViTDet(EVAViT, Backbone):
 
     def __init__(self, variant: str, img_size: int = 1024, patch_size: int = 16, window_size: int = 16,
                  global_blocks: Sequence[int] = (), drop_path_rate: float = 0.0, grad_checkpointing: bool = False,
-                 freeze_patch_embed: bool = False, pretrained: Optional[str] = None, out_feature: str = "last_feat", **overrides):
+                 freeze_patch_embed: bool = False, pretrained: Optional[str] = None, out_feature: str = "last_feat",
+                 **overrides):
         args = model_args(variant, img_size=img_size, patch_size=patch_size, window_size=window_size,
                           global_blocks=tuple(global_blocks), drop_path_rate=drop_path_rate, class_token=False,
                           global_pool="", num_classes=0, fc_norm=False, final_norm=False,

@@ -49,3 +49,13 @@ def register_composites(name: str, root: str, n: int, size: int = 256, split: st
         json_file, image_root = write_coco(Path(root) / name, n, size, split, seed)
         register_coco_instances(name, {}, str(json_file), str(image_root))
     return name
+
+
+def register_coco_json(name: str, json_file: str, image_root: str) -> str:
+    """Register a COCO-format instance dataset not built into detectron2 (e.g. Objects365) once, lazily."""
+    from detectron2.data import DatasetCatalog
+    from detectron2.data.datasets import register_coco_instances
+
+    if name not in DatasetCatalog.list():
+        register_coco_instances(name, {}, json_file, image_root)
+    return name

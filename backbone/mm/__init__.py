@@ -2,7 +2,9 @@
 
 Imported explicitly (``import eva.backbone.mm``); ``import eva.backbone`` never loads mmengine. Importing it
 registers, into mmengine's root registries: ``LayerDecayOptimWrapperConstructor``, ``SafeOptimWrapper``,
-``ResumeStateHook``, ``LossCurveHook``, ``EpochSeededSampler``, the FSDP auto-wrap policy ``eva_block_wrap_policy``; and makes local checkpoint writes atomic.
+``ResumeStateHook``, ``LossCurveHook``, ``EpochSeededSampler``, the FSDP auto-wrap policy
+``eva_block_wrap_policy``; and makes local checkpoint writes atomic. ``eva.backbone.mm.runner.build_runner`` is
+the launcher every mm-based part uses.
 """
 from .checkpoint_io import AtomicLocalBackend, ResumeStateHook
 from .logging import LossCurveHook

@@ -10,7 +10,6 @@ Config use::
 """
 from __future__ import annotations
 
-import functools
 from typing import Dict, Optional
 
 import torch

@@ -10,7 +10,8 @@ import torchvision.transforms.v2.functional as TF
 from mmengine.registry import DATASETS
 from torch.utils.data import Dataset
 
-from eva.backbone.data import TarShardIndex, load_real_images
+from eva.backbone.data import TarShardIndex, image_folder, load_real_images
+from eva.backbone.data.tar_shards import IMAGE_EXTS
 from eva.backbone.mm.sampler import sample_seed
 
 from ..masking import DEFAULT_MASK_RATIO, BlockMaskGenerator
@@ -99,12 +100,9 @@ class ImageFolderMIMDataset(MIMDataset):
         extensions: image file endings to include.
     """
 
-    def __init__(self, transform: dict, root: str, seed: int = 0,
-                 extensions: Sequence[str] = (".jpg", ".jpeg", ".png", ".bmp", ".webp")):
-        from torchvision.datasets import ImageFolder
-
+    def __init__(self, transform: dict, root: str, seed: int = 0, extensions: Sequence[str] = IMAGE_EXTS):
         super().__init__(transform, seed)
-        self.folder = ImageFolder(root, is_valid_file=lambda p: p.lower().endswith(tuple(extensions)))
+        self.folder = image_folder(root, extensions)
 
     def __len__(self) -> int:
         return len(self.folder)

@@ -78,7 +78,8 @@ def test_zeroshot_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
     for cls in ("golden_retriever", "tabby_cat"):
         (tmp_path / "data" / cls).mkdir(parents=True)
         for i in range(2):
-            Image.fromarray(rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)).save(tmp_path / "data" / cls / f"{i}.png")
+            pixels = rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "data" / cls / f"{i}.png")
     monkeypatch.setattr(zeroshot, "EVACLIP", functools.partial(EVACLIP, vision_overrides=VISION, text_overrides=TEXT))
     out = tmp_path / "zs.json"
     assert main(["cls", "zeroshot", "--model", NAME, "--checkpoint", str(tmp_path / "eva_clip.pt"),

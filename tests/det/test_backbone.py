@@ -75,7 +75,8 @@ def test_pretraining_checkpoint_loads_with_patch_conversion(tmp_path):
     dropped = {k for k, _ in report.dropped}
     assert {"cls_token", "norm.weight", "norm.bias"} <= dropped
     assert {r[0] for r in report.resized} >= {"patch_embed.proj.weight", "pos_embed"}
-    assert net.patch_embed.proj.weight.shape[-1] == 16 and net.pos_embed.shape[1] == 1 + 100  # the class-token slot is kept
+    assert net.patch_embed.proj.weight.shape[-1] == 16
+    assert net.pos_embed.shape[1] == 1 + 100  # the class-token slot is kept
     torch.testing.assert_close(net.blocks[1].mlp.fc2.weight, student.blocks[1].mlp.fc2.weight)
 
 

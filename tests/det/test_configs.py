@@ -17,14 +17,16 @@ PAPER = {
                                             128, 60000, False, 80),
     "COCO/eva02_large_cascade_1024_bsl.py": ("eva02_large_patch14_224", 1024, 1024, 16, [5, 11, 17, 23], 0.4, 6e-5,
                                              0.8, 144, 60000, False, 80),
-    "COCO/eva02_base_cascade_1536_sys.py": ("eva02_base_patch14_224", 1536, 1536, 32, [2, 5, 8, 11], 0.1, 5e-5, 0.7,
-                                            128, 60000, False, 80),
+    "COCO/eva02_base_cascade_1536_sys.py": ("eva02_base_patch14_224", 1536, 1536, 32, [1, 3, 5, 7, 9, 11], 0.1,
+                                            5e-5, 0.7, 128, 60000, False, 80),
     "COCO/eva02_large_cascade_1536_sys.py": ("eva02_large_patch14_224", 1536, 1536, 32, G02L8, 0.4, 5e-5, 0.8, 128,
                                              60000, False, 80),
     "LVIS/eva02_large_cascade_1536_sys.py": ("eva02_large_patch14_224", 1536, 1536, 32, G02L8, 0.4, 1e-4, 0.8, 128,
                                              40000, False, 1203),
     "COCO/eva02_large_cascade_1536_o365.py": ("eva02_large_patch14_224", 1536, 1536, 16, G02L8, 0.3, 4e-5, 0.8, 64,
                                               40000, True, 80),
+    "Objects365/eva02_large_cascade_1536.py": ("eva02_large_patch14_224", 1536, 1536, 16, G02L8, 0.4, 6e-5, 0.8, 160,
+                                               400000, False, 365),
     "LVIS/eva02_large_cascade_1536_o365.py": ("eva02_large_patch14_224", 1536, 1536, 16, G02L8, 0.3, 4e-5, 0.8, 64,
                                               70000, True, 1203),
 }
@@ -65,6 +67,13 @@ def test_eva01_specifics():
     lvis = _load("LVIS/eva01_giant_cascade_1280.py")
     assert list(lvis.lr_multiplier.scheduler.milestones) == [70000, 75000]
     assert lvis.dataloader.evaluator.max_dets_per_image == 1000
+
+
+def test_objects365_stage_is_box_only():
+    cfg = _load("Objects365/eva02_large_cascade_1536.py")
+    assert cfg.model.roi_heads.mask_head is None and not cfg.dataloader.train.mapper.use_instance_mask
+    assert list(cfg.lr_multiplier.scheduler.milestones) == [320000, 360000]
+    assert cfg.lr_multiplier.warmup_length * cfg.train.max_iter == pytest.approx(5000)
 
 
 def test_o365_transfer_runs_at_constant_lr():

@@ -9,6 +9,7 @@ import torch
 
 from eva.det.checkpoint import load_detector
 from eva.det.engine import build_model, do_train
+from eva.det.engine import do_test as engine_do_test
 
 from .conftest import CONFIGS
 
@@ -23,7 +24,8 @@ def run(tmp_path_factory):
                  "train.checkpointer.period=4", "train.model_ema.enabled=True", "train.model_ema.decay=0.5",
                  "lr_multiplier.scheduler.milestones=[2,3]", "dataloader.train.total_batch_size=2",
                  "dataloader.train.num_workers=0", "dataloader.test.num_workers=0",
-                 "model.backbone.net.pretrained=null", "model.backbone.net.depth=2", "model.backbone.net.global_blocks=[1]",
+                 "model.backbone.net.pretrained=null", "model.backbone.net.depth=2",
+                 "model.backbone.net.global_blocks=[1]",
                  f"dataloader.train.dataset.names.root={root}", "dataloader.train.dataset.names.n=16",
                  "dataloader.train.dataset.names.name=eva_test_train",
                  f"dataloader.test.dataset.names.root={root}", "dataloader.test.dataset.names.n=6",
@@ -34,12 +36,18 @@ def run(tmp_path_factory):
     for p in cfg.model.roi_heads.box_predictors:
         p.test_score_thresh = 0.0  # an untrained model: keep its low scores so the evaluators see detections
     torch.manual_seed(0)
-    results = do_train(cfg)
-    return cfg, root / "out", results
+    import eva.det.engine as engine
+
+    evaluated = []
+    with pytest.MonkeyPatch.context() as mp:  # record which weights the periodic evaluation sees
+        mp.setattr(engine, "do_test", lambda c, model: evaluated.append(
+            {k: v.clone() for k, v in model.state_dict().items()}) or engine_do_test(c, model))
+        results = do_train(cfg)
+    return cfg, root / "out", results, evaluated
 
 
 def test_training_evaluates_with_coco_evaluator_and_keeps_ema(run):
-    cfg, out, results = run
+    cfg, out, results, evaluated = run
     assert {"bbox", "segm"} <= set(results)
     ckpt = torch.load(out / "model_final.pth", weights_only=False)
     assert "ema_state" in ckpt and ckpt["iteration"] == 3
@@ -48,6 +56,8 @@ def test_training_evaluates_with_coco_evaluator_and_keeps_ema(run):
     load_detector(ema, str(out / "model_final.pth"), use_ema=True)
     name = "backbone.net.blocks.1.attn.qkv.weight"
     assert not torch.equal(raw.state_dict()[name], ema.state_dict()[name])  # a real average, not a copy
+    assert len(evaluated) == 1  # the evaluation ran on the EMA weights
+    torch.testing.assert_close(evaluated[0][name], ema.state_dict()[name])
 
 
 def test_submission_zip_loads_in_pycocotools(run, tmp_path):
@@ -55,7 +65,7 @@ def test_submission_zip_loads_in_pycocotools(run, tmp_path):
 
     from eva.det.cli import write_submission
 
-    cfg, out, _ = run
+    cfg, out, _, _ = run
     results = out / "coco_instances_results.json"
     assert results.exists()  # written by COCOEvaluator during training's evaluation
     zipped = write_submission(out, str(tmp_path / "sub.zip"))
@@ -71,7 +81,7 @@ def test_submission_zip_loads_in_pycocotools(run, tmp_path):
 def test_demo_draws_predictions(run, tmp_path):
     from eva.backbone.cli import main
 
-    cfg, out, _ = run
+    cfg, out, _, _ = run
     image = next(out.parent.glob("eva_test_val/images/*.jpg"))
     overrides = [f"dataloader.test.dataset.names.root={out.parent}", "dataloader.test.dataset.names.n=6",
                  "dataloader.test.dataset.names.name=eva_test_val", "model.backbone.net.pretrained=null",

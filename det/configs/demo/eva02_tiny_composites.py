@@ -51,7 +51,7 @@ train.max_iter = 300
 train.eval_period = 300
 train.checkpointer.period = 300
 train.log_period = 20
-optimizer.lr = 2e-4
+optimizer.lr = 5e-4
 optimizer.params.lr_factor_func.keywords.update(lr_decay_rate=0.75, num_layers=6)
 lr_multiplier.scheduler.milestones = [240, 285]
 lr_multiplier.warmup_length = 30 / 300
