@@ -90,3 +90,25 @@ def test_demo_draws_predictions(run, tmp_path):
                  "--checkpoint", str(out / "model_final.pth"), "--input", str(image), "--output",
                  str(tmp_path / "pred.png"), "--score", "0.0", *overrides]) == 0
     assert (tmp_path / "pred.png").stat().st_size > 10_000
+
+
+def test_eval_and_submit_cli(run, tmp_path):
+    from eva.backbone.cli import main
+
+    _, out, _, _ = run
+    common = ["--config-file", str(CONFIGS / "demo" / "eva02_tiny_composites.py"), "--checkpoint",
+              str(out / "model_final.pth"), "--ema"]
+    data = [f"dataloader.test.dataset.names.root={out.parent}", "dataloader.test.dataset.names.n=6",
+            "dataloader.test.dataset.names.name=eva_test_val", "model.backbone.net.pretrained=null",
+            "model.backbone.net.depth=2", "model.backbone.net.global_blocks=[1]",
+            f"dataloader.evaluator.dataset_name.root={out.parent}", "dataloader.evaluator.dataset_name.n=6",
+            "dataloader.evaluator.dataset_name.name=eva_test_val"]
+    for p in range(3):
+        data.append(f"model.roi_heads.box_predictors.{p}.test_score_thresh=0.0")
+    assert main(["det", "eval", *common, f"train.output_dir={tmp_path / 'eval'}", *data]) == 0
+    assert main(["det", "submit", *common, "--output", str(tmp_path / "sub.zip"),
+                 f"train.output_dir={tmp_path / 'sub'}", *data]) == 0
+    with zipfile.ZipFile(tmp_path / "sub.zip") as zf:
+        dets = json.loads(zf.read(zf.namelist()[0]))
+    ours = json.loads((out / "coco_instances_results.json").read_text())  # training's evaluation, EMA weights
+    assert len(dets) == len(ours)  # --ema: the submission holds the detections of the EMA weights
