@@ -1,1 +1,8 @@
-"""eva.seg: the mmsegmentation 1.x plugin, UperNet and Mask2Former (not built yet)."""
+"""eva.seg: EVA in mmsegmentation 1.x (and mmdet 3.x for Mask2Former). Import with
+``custom_imports = dict(imports=["eva.seg"])``: registers ``EVASegBackbone`` into mmengine's root registry and the
+shared layer-decay optimizer constructor."""
+import eva.backbone.mm  # noqa: F401  (LayerDecayOptimWrapperConstructor, SafeOptimWrapper, hooks)
+
+from .backbone import EVASegBackbone
+
+__all__ = ["EVASegBackbone"]

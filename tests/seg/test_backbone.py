@@ -1,0 +1,97 @@
+"""EVA in mmsegmentation: the config builds with only `custom_imports`, mmseg's Feature2Pyramid turns the four
+block outputs into strides 4 / 8 / 16 / 32, the segmentor trains a step at odd crop sizes, and the optimizer
+groups follow the shared layer-decay rule."""
+from pathlib import Path
+
+import pytest
+import torch
+
+pytest.importorskip("mmseg", reason="eva.seg needs mmsegmentation (make setup installs it)")
+
+from mmengine.config import Config  # noqa: E402
+
+CONFIGS = Path(__file__).resolve().parents[2] / "seg" / "configs"
+TINY = dict(variant="eva02_tiny_patch14_224", img_size=64, depth=4, out_indices=(0, 1, 2, 3), rope_ref_grid=4,
+            pretrained=None)
+
+
+def _tiny_segmentor(num_classes=5):
+    from mmengine.utils import import_modules_from_strings
+    from mmseg.registry import MODELS
+    from mmseg.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(CONFIGS / "upernet_eva02_base_ade20k_512.py")
+    import_modules_from_strings(**cfg.custom_imports)  # what mmseg's runner does: nothing but custom_imports
+    cfg.model.backbone.update(TINY)
+    cfg.model.neck.embed_dim = 192
+    cfg.model.decode_head.update(in_channels=[192] * 4, channels=32, num_classes=num_classes,
+                                 norm_cfg=dict(type="BN", requires_grad=True))
+    cfg.model.auxiliary_head.update(in_channels=192, channels=16, num_classes=num_classes,
+                                    norm_cfg=dict(type="BN", requires_grad=True))
+    cfg.model.data_preprocessor.size = (64, 64)
+    return cfg, MODELS.build(cfg.model)
+
+
+def test_four_strides_from_the_pyramid():
+    _, model = _tiny_segmentor()
+    feats = model.extract_feat(torch.randn(1, 3, 64, 64))
+    assert [tuple(f.shape[-2:]) for f in feats] == [(16, 16), (8, 8), (4, 4), (2, 2)]  # strides 4, 8, 16, 32
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (70, 53)])
+def test_train_step_at_odd_crop_sizes(hw):
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    _, model = _tiny_segmentor()
+    model.train()
+    samples = []
+    for _ in range(2):
+        s = SegDataSample(metainfo=dict(img_shape=hw, pad_shape=hw, ori_shape=hw))
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 5, (1, *hw)))
+        samples.append(s)
+    losses = model.loss(torch.randn(2, 3, *hw), samples)
+    total = sum(v for k, v in losses.items() if "loss" in k)
+    total.backward()
+    assert torch.isfinite(total) and model.backbone.blocks[0].attn.qkv.weight.grad.abs().sum() > 0
+
+
+def test_decay_groups_follow_the_shared_rule():
+    from mmengine.optim import build_optim_wrapper
+
+    from eva.backbone import get_lr_scale
+
+    cfg, model = _tiny_segmentor()
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    names = {id(p): n for n, p in model.named_parameters()}
+    base, decay = cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.paramwise_cfg.layer_decay
+    for group in wrapper.optimizer.param_groups:
+        for p in group["params"]:
+            name = names[id(p)]
+            want = get_lr_scale(name[len("backbone."):], 4, decay) if name.startswith("backbone.") else 1.0
+            assert group["lr"] == pytest.approx(base * want), name
+
+
+def test_recipe_numbers():
+    cfg = Config.fromfile(CONFIGS / "upernet_eva02_base_ade20k_512.py")
+    r = cfg.recipe
+    assert (r.crop, r.batch_size, r.iters, r.lr, r.layer_decay, r.drop_path, r.head_channels) == \
+        (512, 32, 60000, 6e-5, 0.85, 0.15, 768)
+    assert cfg.model.backbone.out_indices == (3, 5, 7, 11) and cfg.model.backbone.drop_path_rate == 0.15
+    assert cfg.train_dataloader.batch_size * cfg.num_gpus == 32 and cfg.train_cfg.max_iters == 60000
+    assert cfg.model.test_cfg.mode == "slide"
+
+
+def test_pretrained_weights_survive_mmengine_init(tmp_path):
+    """mmengine calls ``init_weights()`` on every module before training: it must not overwrite the checkpoint."""
+    from eva.backbone import create_model, save_checkpoint
+    from eva.seg import EVASegBackbone
+
+    src = create_model("eva02_tiny_patch14_224", depth=4, img_size=56, global_pool="", fc_norm=False)
+    torch.nn.init.normal_(src.blocks[2].attn.qkv.weight, std=1.0)  # unlike any fresh initialisation
+    save_checkpoint(src.state_dict(), tmp_path / "mim.safetensors")
+    net = EVASegBackbone(**dict(TINY, pretrained=str(tmp_path / "mim.safetensors")))
+    net.init_weights()
+    assert "patch_embed.proj.weight" in {r[0] for r in net.load_report.resized}  # 14 -> 16 pixels
+    torch.testing.assert_close(net.blocks[2].attn.qkv.weight, src.blocks[2].attn.qkv.weight)
