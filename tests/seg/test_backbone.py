@@ -95,3 +95,39 @@ def test_pretrained_weights_survive_mmengine_init(tmp_path):
     net.init_weights()
     assert "patch_embed.proj.weight" in {r[0] for r in net.load_report.resized}  # 14 -> 16 pixels
     torch.testing.assert_close(net.blocks[2].attn.qkv.weight, src.blocks[2].attn.qkv.weight)
+
+
+def test_large_recipes():
+    cfg = Config.fromfile(CONFIGS / "upernet_eva02_large_ade20k_512.py")
+    assert cfg.model.backbone.variant == "eva02_large_patch14_224" and cfg.model.backbone.out_indices == (7, 11, 15, 23)
+    assert (cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.paramwise_cfg.layer_decay) == (4e-5, 0.9)
+    assert cfg.model.backbone.drop_path_rate == 0.2 and cfg.model.decode_head.channels == 1024
+    assert cfg.train_dataloader.batch_size * cfg.num_gpus == 16 and cfg.train_cfg.max_iters == 80000
+    big = Config.fromfile(CONFIGS / "upernet_eva02_large_ade20k_640.py")
+    assert big.model.backbone.img_size == 640 and big.model.test_cfg.crop_size == (640, 640)
+    assert big.train_dataloader.dataset.pipeline[3].crop_size == (640, 640)
+
+
+def test_demo_cli_writes_an_overlay(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from eva.backbone.cli import main
+
+    cfg, model = _tiny_segmentor()
+    torch.save({"state_dict": model.state_dict(),
+                "meta": {"dataset_meta": {"classes": [f"c{i}" for i in range(5)],
+                                          "palette": [[i * 40, 255 - i * 40, 90] for i in range(5)]}}},
+               tmp_path / "seg.pth")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (72, 90, 3), dtype=np.uint8)).save(tmp_path / "x.png")
+    options = ["model.backbone.variant=eva02_tiny_patch14_224", "model.backbone.img_size=64", "model.backbone.depth=4",
+               "model.backbone.out_indices=[0,1,2,3]", "model.backbone.rope_ref_grid=4", "model.neck.embed_dim=192",
+               "model.decode_head.in_channels=[192,192,192,192]", "model.decode_head.channels=32",
+               "model.decode_head.num_classes=5", "model.decode_head.norm_cfg.type=BN",
+               "model.auxiliary_head.in_channels=192", "model.auxiliary_head.channels=16",
+               "model.auxiliary_head.num_classes=5", "model.auxiliary_head.norm_cfg.type=BN",
+               "model.data_preprocessor.size=[64,64]", "model.test_cfg.mode=whole"]
+    assert main(["seg", "demo", str(CONFIGS / "upernet_eva02_base_ade20k_512.py"), str(tmp_path / "seg.pth"),
+                 str(tmp_path / "x.png"), str(tmp_path / "overlay.png"), "--cfg-options", *options]) == 0
+    out = np.asarray(Image.open(tmp_path / "overlay.png"))
+    assert out.shape == (72, 90, 3)

@@ -1,0 +1,90 @@
+"""`eva seg train|test|demo`: mmseg configs on mmengine's runner (mmseg's own `tools/train.py` works unchanged
+with the same configs, through `custom_imports`)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("seg", help="semantic segmentation with mmsegmentation 1.x (UperNet, Mask2Former)")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="{train,test,demo}")
+    t = verbs.add_parser("train", help="train an mmseg config (torchrun for many GPUs)")
+    t.add_argument("config")
+    _common(t)
+    t.add_argument("--resume", action="store_true")
+    t.set_defaults(func=run_train)
+    e = verbs.add_parser("test", help="mIoU of a checkpoint on the config's test set")
+    e.add_argument("config")
+    e.add_argument("checkpoint")
+    _common(e)
+    e.set_defaults(func=run_test)
+    d = verbs.add_parser("demo", help="colour overlay of a checkpoint's prediction on one image")
+    d.add_argument("config")
+    d.add_argument("checkpoint")
+    d.add_argument("image")
+    d.add_argument("output", help="PNG to write")
+    d.add_argument("--opacity", type=float, default=0.5)
+    d.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
+    d.set_defaults(func=run_demo)
+
+
+def _common(p) -> None:
+    p.add_argument("--work-dir")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
+
+
+def _runner(args, resume=False, load_from=None):
+    from mmseg.utils import register_all_modules
+
+    from eva.backbone.mm.runner import build_runner
+
+    register_all_modules(init_default_scope=False)
+    return build_runner(args.config, args.work_dir, resume, args.cfg_options, imports=["eva.seg"],
+                        load_from=load_from)
+
+
+def run_train(args) -> int:
+    from eva.backbone.mm import NonFiniteError
+
+    runner = _runner(args, resume=args.resume)
+    try:
+        runner.train()
+    except NonFiniteError as e:
+        print(f"eva seg: {e}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def run_test(args) -> int:
+    metrics = _runner(args, load_from=args.checkpoint).test()
+    for k, v in metrics.items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def run_demo(args) -> int:
+    import mmcv
+    from mmengine.config import Config
+    from mmseg.apis import inference_model, init_model
+    from mmseg.utils import register_all_modules
+    from mmseg.visualization import SegLocalVisualizer
+
+    import eva.seg  # noqa: F401
+
+    from eva.backbone.mm.runner import parse_cfg_options
+
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    cfg.merge_from_dict(parse_cfg_options(args.cfg_options))
+    cfg.model.backbone.pretrained = None  # the checkpoint holds the trained weights
+    model = init_model(cfg, args.checkpoint, device="cpu")
+    result = inference_model(model, args.image)
+    image = mmcv.imread(args.image, channel_order="rgb")
+    vis = SegLocalVisualizer(vis_backends=[dict(type="LocalVisBackend")], save_dir=str(Path(args.output).parent),
+                             alpha=args.opacity)
+    vis.dataset_meta = model.dataset_meta
+    vis.add_datasample("prediction", image, result, draw_gt=False, show=False)
+    mmcv.imwrite(mmcv.rgb2bgr(vis.get_image()), args.output)
+    print(f"[eva] overlay written to {args.output}")
+    return 0
