@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from eva.backbone import CheckpointError, create_model, load_checkpoint, read_checkpoint
+from eva.backbone.convert import compare_keys
 
 #: open_clip model config -> our vision-tower variant.
 VISION_VARIANTS: Dict[str, str] = {
@@ -77,15 +78,10 @@ def load_eva_clip(model: EVACLIP, path: str) -> None:
         raise CheckpointError(f"{path} is not an EVA-CLIP checkpoint: expected visual.* and text (text.* or "
                               f"token_embedding...) keys, found {sorted(sd)[:5]}...")
     load_checkpoint(model.visual, visual, strict=True)
-    target = model.text.state_dict()
-    missing = sorted(set(target) - set(text))
-    unexpected = sorted(set(text) - set(target))
-    mismatched = [(k, tuple(text[k].shape), tuple(target[k].shape)) for k in text
-                  if k in target and text[k].shape != target[k].shape]
-    if missing or unexpected or mismatched:
-        raise CheckpointError(f"text tower of {path} does not fit {model.model_name}: missing {missing[:8]}, "
-                              f"unexpected {unexpected[:8]}, mis-shaped {mismatched[:8]}; pick the open_clip "
-                              f"config the checkpoint was trained with")
+    report = compare_keys(text, model.text.state_dict())
+    if not report.ok:
+        raise CheckpointError(f"text tower of {path} does not fit {model.model_name}:\n{report.summary()}\n"
+                              f"Pick the open_clip config the checkpoint was trained with", report)
     model.text.load_state_dict(text)
     if "logit_scale" in sd:
         model.logit_scale.data.copy_(sd["logit_scale"].reshape(()))

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from eva.backbone import CheckpointError, LoadReport, load_pretrained, read_checkpoint
+from eva.backbone.convert import compare_keys
 
 from .backbone import UNUSED_KEYS
 
@@ -52,16 +53,13 @@ def load_detector(model: nn.Module, path_or_state, use_ema: bool = False) -> Loa
                               f"model.backbone.net.pretrained instead")
     report = load_pretrained(model.backbone.net, backbone, fresh=(), unused=UNUSED_KEYS)
     target = {k: v for k, v in model.state_dict().items() if not k.startswith(BACKBONE_PREFIX)}
-    missing = sorted(set(target) - set(rest))
-    unexpected = sorted(set(rest) - set(target))
-    mismatched = [(k, tuple(rest[k].shape), tuple(target[k].shape)) for k in rest
-                  if k in target and rest[k].shape != target[k].shape]
-    if missing or unexpected or mismatched:
-        cls = [m for m in mismatched if m[0].endswith("cls_score.weight")]
+    heads = compare_keys(rest, target)
+    if not heads.ok:
+        cls = [m for m in heads.mismatched if m[0].endswith("cls_score.weight")]
         hint = (f"the checkpoint's classifier has {cls[0][1][0] - 1} classes, the config "
                 f"{cls[0][2][0] - 1}: set model.roi_heads.num_classes" if cls else
                 "use the config the checkpoint was trained with")
-        raise CheckpointError(f"detector checkpoint does not fit the model. missing: {missing[:8]}; unexpected: "
-                              f"{unexpected[:8]}; mis-shaped: {mismatched[:8]}. Fix: {hint}")
+        heads.hint = hint
+        raise CheckpointError(f"detector checkpoint does not fit the model:\n{heads.summary()}", heads)
     model.load_state_dict(rest, strict=False)
     return report

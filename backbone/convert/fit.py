@@ -9,7 +9,7 @@ from timm.layers import resample_patch_embed
 from torch import nn
 
 from ..layers import resize_pos_embed, resize_rel_pos
-from .report import LoadReport
+from .report import LoadReport, compare_keys
 
 StateDict = Dict[str, torch.Tensor]
 
@@ -30,10 +30,7 @@ def fit_to_model(sd: StateDict, model: nn.Module, report: LoadReport) -> StateDi
         if new is not None and new.shape == want.shape:
             report.resized.append((key, tuple(old.shape), tuple(new.shape)))
             sd[key] = new
-    report.missing = [k for k in target if k not in sd]
-    report.unexpected = [k for k in sd if k not in target]
-    report.mismatched = [(k, tuple(sd[k].shape), tuple(target[k].shape))
-                         for k in sd if k in target and sd[k].shape != target[k].shape]
+    compare_keys(sd, target, report)
     return sd
 
 

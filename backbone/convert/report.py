@@ -74,3 +74,18 @@ class LoadReport:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def compare_keys(state, target, report: Optional[LoadReport] = None) -> LoadReport:
+    """Fill ``report``'s missing / unexpected / mismatched lists from a state dict against the model's.
+
+    Args:
+        state: the tensors to load, by name.
+        target: the model's ``state_dict()``.
+    """
+    report = report if report is not None else LoadReport()
+    report.missing = [k for k in target if k not in state]
+    report.unexpected = [k for k in state if k not in target]
+    report.mismatched = [(k, tuple(state[k].shape), tuple(target[k].shape))
+                         for k in state if k in target and state[k].shape != target[k].shape]
+    return report
