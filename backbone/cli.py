@@ -12,7 +12,7 @@ from importlib.metadata import entry_points
 from typing import List, Optional
 
 # Verbs of eva.backbone itself, available even from an uninstalled source tree.
-_BUILTIN_PARTS = {"convert": "eva.backbone.cli:register"}
+_BUILTIN_PARTS = {"convert": "eva.backbone.cli:register", "plan": "eva.backbone.cli:register_plan"}
 
 
 def _registrars():
@@ -108,6 +108,40 @@ def run_convert(args) -> int:
         else:
             save_checkpoint({"state_dict": sd, **meta}, args.dst)
     print(f"wrote {args.dst} ({args.to} layout, {len(sd)} tensors)")
+    return 0
+
+
+# --------------------------------------------------------------------------- eva plan
+def register_plan(sub) -> None:
+    from .plan import OPTIMIZER_BYTES, TASKS
+    p = sub.add_parser("plan", help="predict training memory per sample and recommend batch size / checkpointing",
+                       description="Probe a cut-down copy of the model on the CPU (one block of each kind, batch 1 "
+                                   "and 2, saved tensors counted) and predict the training step's peak memory.")
+    p.add_argument("--model", required=True, help="variant name (eva.backbone.list_models())")
+    p.add_argument("--task", choices=TASKS, default="cls")
+    p.add_argument("--img", type=int, default=224, help="input side / crop size")
+    p.add_argument("--frames", type=int, default=1, help="frames per clip (video)")
+    p.add_argument("--gpu-mem", type=float, default=None, help="device memory in GiB: recommend a batch size")
+    p.add_argument("--precision", choices=("bf16", "fp16", "fp32"), default="bf16")
+    p.add_argument("--optimizer", choices=tuple(OPTIMIZER_BYTES), default="adamw")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.set_defaults(func=run_plan)
+
+
+def run_plan(args) -> int:
+    from .plan import format_plan, plan_memory
+    try:
+        plan = plan_memory(args.model, args.task, args.img, args.frames, args.precision, args.optimizer)
+    except (KeyError, ValueError) as e:
+        print(f"eva plan: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        out = plan.to_dict()
+        if args.gpu_mem:
+            out["recommendation"] = plan.recommend(args.gpu_mem * 2 ** 30)
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_plan(plan, args.gpu_mem))
     return 0
 
 

@@ -81,19 +81,24 @@ class Attention(nn.Module):
         Args:
             x: tokens; any leading prefix tokens (class token) come before the ``grid`` raster tokens.
             grid: (h, w) raster of the non-prefix tokens; needed for relative positions.
-            rope: ``(cos, sin)`` ``[h * w, head_dim]`` applied to the raster tokens' queries and keys.
+            rope: ``(cos, sin)`` ``[N, head_dim]`` rotating every token's query and key (identity rows for
+                prefix tokens, see :class:`~eva.backbone.layers.RotaryEmbedding2D`).
 
         Returns:
             ``[B, N, C]``.
         """
         b, n, c = x.shape
-        qkv = F.linear(x, self.qkv.weight, self._qkv_bias())
-        q, k, v = qkv.view(b, n, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        qkv = F.linear(x, self.qkv.weight, self._qkv_bias()).view(b, n, 3, self.num_heads, self.head_dim)
         if rope is not None:
             cos, sin = rope
-            npt = n - cos.shape[0]
-            q = torch.cat((q[:, :, :npt], apply_rope(q[:, :, npt:], cos, sin)), dim=2)
-            k = torch.cat((k[:, :, :npt], apply_rope(k[:, :, npt:], cos, sin)), dim=2)
+            if cos.shape[0] != n:
+                raise ValueError(f"RoPE tables cover {cos.shape[0]} tokens but attention sees {n}")
+            # queries and keys rotated together, in one pass; values untouched
+            qk = apply_rope(qkv[:, :, :2], cos[:, None, None], sin[:, None, None])
+            q, k = qk.permute(2, 0, 3, 1, 4).unbind(0)
+            v = qkv[:, :, 2].transpose(1, 2)
+        else:
+            q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         bias = None
         if self.rel_pos_h is not None:
             if grid is None or grid[0] * grid[1] != n:

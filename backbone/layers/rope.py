@@ -40,19 +40,27 @@ class RotaryEmbedding2D(nn.Module):
     def extra_repr(self) -> str:
         return f"head_dim={self.head_dim}, ref_grid={self.ref_grid}, temperature={self.temperature}"
 
-    def forward(self, grid: Grid, device: torch.device | None = None) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(cos, sin)``, each ``[grid_h * grid_w, head_dim]`` float32, row-major over the grid."""
-        key = (int(grid[0]), int(grid[1]), str(device))
+    def forward(self, grid: Grid, device: torch.device | None = None,
+                num_prefix_tokens: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(cos, sin)``, each ``[num_prefix_tokens + grid_h * grid_w, head_dim]`` float32.
+
+        Rows follow the token order: prefix tokens (class token) first with the identity rotation (cos 1,
+        sin 0), so attention rotates all tokens in one pass, then the grid row-major.
+        """
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        key = (int(grid[0]), int(grid[1]), int(num_prefix_tokens), device.type, device.index)
         table = self._cache.get(key)
         if table is None:
+            if torch.compiler.is_compiling():  # traced into the graph; the eager cache is not touched
+                return self._build(key[:2], device, key[2])
             with torch.inference_mode(False), torch.no_grad():  # cached tables must serve training too
-                table = self._build(key[:2], device)
+                table = self._build(key[:2], device, key[2])
             if len(self._cache) >= self.max_cached:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = table
         return table
 
-    def _build(self, grid: Grid, device) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _build(self, grid: Grid, device, num_prefix_tokens: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
         h, w = grid
         num_bands = self.head_dim // 4
         exponent = torch.arange(num_bands, device=device, dtype=torch.float32) / num_bands
@@ -63,14 +71,17 @@ class RotaryEmbedding2D(nn.Module):
         ang_w = (pos_w[:, None] * bands)[None, :, :].expand(h, w, num_bands)
         angles = torch.cat([ang_h, ang_w], dim=-1).reshape(h * w, 2 * num_bands)
         angles = angles.repeat_interleave(2, dim=-1)
+        angles = torch.cat((angles.new_zeros(num_prefix_tokens, angles.shape[1]), angles))
         return angles.cos(), angles.sin()
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate channel pairs ``(x[2i], x[2i+1])`` of ``x`` ``[..., N, head_dim]`` by the table angles.
+    """Rotate channel pairs ``(x[2i], x[2i+1])`` of ``x`` ``[..., head_dim]`` by the table angles.
 
+    ``cos`` and ``sin`` broadcast against ``x`` (``[N, head_dim]`` for ``x`` ``[..., N, head_dim]``; attention
+    passes ``[N, 1, 1, head_dim]`` to rotate queries and keys ``[B, N, 2, heads, head_dim]`` together).
     Computed in the tables' precision (float32), returned in ``x``'s dtype.
     """
     pairs = x.unflatten(-1, (-1, 2))
     rotated = torch.stack((-pairs[..., 1], pairs[..., 0]), dim=-1).flatten(-2)
-    return (x * cos + rotated * sin).to(x.dtype)
+    return torch.addcmul(x * cos, rotated, sin).to(x.dtype)

@@ -12,7 +12,8 @@ model = dict(
     type="EVAMIM",
     backbone=dict(name=variant, drop_path_rate=recipe["drop_path"]),
     teacher=dict(type="eva_clip", variant="eva_giant_patch14_clip_224", embed_dim=1024,
-                 checkpoint="checkpoints/EVA01_CLIP_g_14_psz14_s11B.pt"),
+                 checkpoint="checkpoints/EVA01_CLIP_g_14_psz14_s11B.pt",
+                 dtype="bf16", compile=True),  # frozen: bf16 weights, compiled (benchmarks/gpu.py)
     stop_grad_conv1=recipe["stop_grad_conv1"],
 )
 train_dataloader = dict(batch_size=per_gpu, dataset=dict(

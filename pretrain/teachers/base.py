@@ -1,7 +1,7 @@
 """The teacher interface: a frozen model giving one feature vector per student patch."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +32,22 @@ class Teacher(nn.Module):
         self.requires_grad_(False)
         return self.eval()
 
+    def optimize(self, dtype: Optional[str] = None, compile: Union[bool, dict] = False) -> "Teacher":
+        """Make the frozen teacher cheap: weights in ``dtype`` (``"bf16"``/``"fp16"``; it never trains, so it
+        needs no fp32 master copy) and ``torch.compile`` of :meth:`features` (``compile`` may be a dict of
+        ``torch.compile`` arguments). Returns ``self``."""
+        if dtype is not None:
+            dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+            if dtype not in dtypes:
+                raise ValueError(f"teacher dtype must be one of {tuple(dtypes)}, got {dtype!r}")
+            self.to(dtypes[dtype])  # the mean/std buffers follow, and forward casts images to them
+        if compile:
+            self._compile(compile if isinstance(compile, dict) else {})
+        return self
+
+    def _compile(self, compile_kwargs: dict) -> None:
+        self._features = torch.compile(self.features, **compile_kwargs)
+
     def train(self, mode: bool = True) -> "Teacher":
         return super().train(False)  # always in inference mode (BatchNorm statistics, dropout)
 
@@ -42,10 +58,11 @@ class Teacher(nn.Module):
     @torch.no_grad()
     def forward(self, images: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
         """Images in [0, 1] ``[B, 3, H, W]`` -> targets ``[B, grid_h * grid_w, out_dim]`` on the student grid."""
-        x = images.to(self.mean.dtype)
-        if tuple(x.shape[-2:]) != self.input_size:
+        x = images.float()
+        if tuple(x.shape[-2:]) != self.input_size:  # resized in fp32: antialiasing has no bf16 kernel on CPU
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False, antialias=True)
-        feats = self.features((x - self.mean) / self.std)
+        x = x.to(self.mean.dtype)
+        feats = getattr(self, "_features", self.features)((x - self.mean) / self.std)
         if tuple(feats.shape[-2:]) != tuple(grid):
             feats = F.interpolate(feats.float(), size=tuple(grid), mode="bilinear", align_corners=False)
         return feats.flatten(2).transpose(1, 2).float()

@@ -32,6 +32,9 @@ class EVACLIPTeacher(Teacher):
         self.tower = tower
         self.freeze()
 
+    def _compile(self, compile_kwargs: dict) -> None:
+        self.tower.compile_blocks(**compile_kwargs)  # regional: one compiled graph shared by all 40 blocks
+
     def features(self, images: torch.Tensor) -> torch.Tensor:
         t = self.tower
         tokens = t.forward_features(images)  # final norm applied

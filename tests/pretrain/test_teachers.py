@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from eva.pretrain.teachers import (EfficientNetLite0Teacher, EVACLIPTeacher, OpenCLIPTeacher, PixelTeacher,
+from eva.pretrain.teachers import (build_teacher, EfficientNetLite0Teacher, EVACLIPTeacher, OpenCLIPTeacher, PixelTeacher,
                                    TimmTeacher)
 
 
@@ -55,3 +55,18 @@ def test_open_clip_teacher_projected_tokens():
 def test_teacher_without_weights_is_refused():
     with pytest.raises(ValueError, match="needs its weights: set checkpoint"):
         EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=1)
+
+
+def test_teacher_in_bf16_and_compiled_gives_the_fp32_targets():
+    torch.manual_seed(0)
+    ref = EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=2, img_size=64, rope_ref_grid=4,
+                         allow_random=True)
+    fast = build_teacher(dict(type="eva_clip", variant="eva02_base_patch16_clip_224", embed_dim=32, depth=2,
+                              img_size=64, rope_ref_grid=4, allow_random=True, dtype="bf16",
+                              compile=dict(backend="aot_eager")))
+    fast.tower.load_state_dict({k: v.to(torch.bfloat16) for k, v in ref.tower.state_dict().items()})
+    assert next(fast.parameters()).dtype == torch.bfloat16 and not any(p.requires_grad for p in fast.parameters())
+    images = torch.rand(2, 3, 64, 64)
+    a, b = ref(images, (4, 4)), fast(images, (4, 4))
+    assert b.dtype == torch.float32 and not b.requires_grad
+    assert ((b - a).norm() / a.norm()).item() < 2e-2  # bf16 operands

@@ -1,0 +1,106 @@
+"""The exact speed-ups equal the plain math: padded SwiGLU, one-pass RoPE, graph-break-free compilation."""
+import pytest
+import torch
+from torch import nn
+
+from eva.backbone import create_model
+from eva.backbone.layers import RotaryEmbedding2D
+from eva.backbone.layers.mlp import SwiGLU
+
+from .helpers import randomize_
+
+
+def _swiglu_pair(hidden=90, sub_ln=True):
+    norm = (lambda d: nn.LayerNorm(d, eps=1e-6)) if sub_ln else None
+    plain, padded = SwiGLU(32, hidden, norm, align=1), SwiGLU(32, hidden, norm, align=64)
+    randomize_(plain, scale=0.5)
+    padded.load_state_dict(plain.state_dict(), strict=True)
+    return plain, padded
+
+
+@pytest.mark.parametrize("sub_ln", [True, False])
+def test_padded_swiglu_is_the_same_function_and_gradient(sub_ln):
+    plain, padded = _swiglu_pair(sub_ln=sub_ln)
+    assert padded.fc1.weight.shape == (256, 32) and padded.fc2.weight.shape == (32, 128)
+    x = torch.randn(3, 7, 32, requires_grad=True)
+    y0, y1 = plain(x), padded(x)
+    torch.testing.assert_close(y1, y0, atol=1e-6, rtol=1e-6)
+    g = torch.randn_like(y0)
+    gx0, = torch.autograd.grad(y0, x, g)
+    y1.backward(g)
+    torch.testing.assert_close(x.grad, gx0, atol=2e-5, rtol=1e-4)  # fp32 summation order
+    h = 90
+    for half in (0, 128):  # every gradient of the padding is exactly zero, so training keeps it zero
+        assert not padded.fc1.weight.grad[half + h:half + 128].any()
+        assert not padded.fc1.bias.grad[half + h:half + 128].any()
+    assert not padded.fc2.weight.grad[:, h:].any()
+
+
+def test_padding_survives_adamw_with_weight_decay_and_checkpoints_use_true_width():
+    _, padded = _swiglu_pair()
+    opt = torch.optim.AdamW(padded.parameters(), lr=1e-2, weight_decay=0.1)
+    for _ in range(3):
+        opt.zero_grad()
+        padded(torch.randn(4, 32)).square().mean().backward()
+        opt.step()
+    assert not padded.fc1.weight[90:128].any() and not padded.fc2.weight[:, 90:].any()
+    sd = padded.state_dict()
+    assert sd["fc1.weight"].shape == (180, 32) and sd["fc2.weight"].shape == (32, 90)
+    fresh = SwiGLU(32, 90, lambda d: nn.LayerNorm(d, eps=1e-6))
+    fresh.load_state_dict(sd, strict=True)
+    x = torch.randn(5, 32)
+    torch.testing.assert_close(fresh(x), padded(x))
+
+
+def test_model_init_leaves_padding_zero():
+    model = create_model("eva02_large_patch14_224", depth=1)
+    mlp = model.blocks[0].mlp
+    assert (mlp.hidden_dim, mlp.padded_dim) == (2730, 2752)
+    assert not mlp.fc1.weight[2730:2752].any() and not mlp.fc2.weight[:, 2730:].any()
+
+
+def test_rope_prefix_rows_are_the_identity():
+    rope = RotaryEmbedding2D(16, ref_grid=(4, 4))
+    cos, sin = rope((3, 5), num_prefix_tokens=1)
+    ref_cos, ref_sin = rope((3, 5))
+    assert cos.shape == (16, 16)
+    torch.testing.assert_close(cos[1:], ref_cos)
+    torch.testing.assert_close(sin[1:], ref_sin)
+    assert (cos[0] == 1).all() and (sin[0] == 0).all()
+
+
+@pytest.mark.parametrize("kind", ["cls", "windowed"])
+def test_compiles_without_graph_breaks(kind):
+    torch._dynamo.reset()
+    if kind == "cls":
+        model = create_model("eva02_tiny_patch14_224", depth=2, num_classes=5)
+        x = torch.randn(2, 3, 70, 98)
+    else:
+        model = create_model("eva02_tiny_patch14_224", depth=2, img_size=112, patch_size=16, class_token=False,
+                             global_pool="", window_size=4, global_blocks=[1], rope_ref_grid=7)
+        x = torch.randn(1, 3, 112, 96)
+    randomize_(model)
+    model.eval()
+    compiled = torch.compile(model, backend="eager", fullgraph=True)  # fullgraph: any break raises
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x))
+    model.train()
+    model.set_grad_checkpointing(True)
+    compiled(x).float().square().mean().backward()
+    assert model.blocks[0].attn.qkv.weight.grad is not None
+
+
+def test_compile_blocks_matches_eager_with_checkpointing_and_windows():
+    torch._dynamo.reset()
+    model = create_model("eva02_tiny_patch14_224", depth=3, img_size=112, patch_size=16, class_token=False,
+                         global_pool="", window_size=4, global_blocks=[1], rope_ref_grid=7, drop_path_rate=0.0)
+    randomize_(model)
+    x = torch.randn(2, 3, 96, 80)
+    ref = model(x)
+    ref_grad, = torch.autograd.grad(ref.square().mean(), model.blocks[0].attn.qkv.weight)
+    model.compile_blocks(backend="aot_eager")
+    model.set_grad_checkpointing(True)
+    out = model(x)
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    grad, = torch.autograd.grad(out.square().mean(), model.blocks[0].attn.qkv.weight)
+    torch.testing.assert_close(grad, ref_grad, atol=1e-6, rtol=1e-4)
