@@ -3,6 +3,7 @@ PYTHON ?= python3
 VPY := .venv/bin/python
 STAMP := .venv/.setup-done
 DET_DEMO := det/configs/demo/eva02_tiny_composites.py
+SEG_DEMO := seg/configs/demo/upernet_eva02_tiny_composites.py
 SETUP_INPUTS := pyproject.toml setup.py $(wildcard requirements/*.txt requirements/*.sh)
 
 .PHONY: setup test test-fast demo bench clean-venv
@@ -21,11 +22,14 @@ test: setup
 test-fast: setup
 	$(VPY) -m pytest -q -m "not slow"
 
-## the main job (see README): pre-train a tiny EVA on real images, then fine-tune it for classification
-## and for instance segmentation (detection when detectron2 is installed)
+## the main job (see README): pre-train a tiny EVA on real images, then fine-tune it for classification,
+## semantic segmentation and instance segmentation (detection when detectron2 is installed)
 demo: setup
 	$(VPY) -m eva.backbone.cli demo --work-dir work_dirs/demo
 	$(VPY) -m eva.backbone.cli cls demo --pretrained work_dirs/demo/backbone.safetensors --work-dir work_dirs/demo_cls
+	$(VPY) -m eva.backbone.cli seg train $(SEG_DEMO)
+	$(VPY) -m eva.backbone.cli seg demo $(SEG_DEMO) work_dirs/demo_seg/iter_400.pth \
+		datasets/eva_seg_composites/val/img/00000.jpg work_dirs/demo_seg/overlay.png
 	@if $(VPY) -c "import detectron2" 2>/dev/null; then \
 		$(VPY) -m eva.backbone.cli det train --config-file $(DET_DEMO) && \
 		$(VPY) -m eva.backbone.cli det demo --config-file $(DET_DEMO) --checkpoint work_dirs/demo_det/model_final.pth \
@@ -34,6 +38,7 @@ demo: setup
 
 bench: setup
 	$(VPY) benchmarks/backbone.py --device cpu
+	$(VPY) benchmarks/gpu.py --smoke --out work_dirs/gpu_smoke.json   # the GPU script's code paths, tiny, on the CPU
 
 clean-venv:
 	rm -rf .venv

@@ -2,8 +2,9 @@
 the new task owns may be missing or of another shape; everything else must fit."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Dict, Iterable, Optional
 
+import torch
 from torch import nn
 
 from .checkpoint import read_checkpoint
@@ -49,4 +50,41 @@ def load_pretrained(model: nn.Module, path_or_state, fresh: Iterable[str] = FRES
         raise CheckpointError(f"pre-trained checkpoint {where} does not fit the model:\n{report.summary()}", report)
     on_meta = any(p.is_meta for p in model.parameters())
     model.load_state_dict(sd, strict=False, assign=on_meta)
+    return report
+
+
+def load_with_backbone(model: nn.Module, state: Dict[str, torch.Tensor], prefix: str, backbone: nn.Module,
+                       unused: Iterable[str] = (), hint: Optional[Callable[[LoadReport], str]] = None) -> LoadReport:
+    """Load a whole task model (detector, segmentor...) whose backbone sits under ``prefix``, strictly.
+
+    The backbone's tensors go through the converter (any layout ``eva.backbone`` reads: BAAI's split q/k/v and
+    ``w1 w2 w3``, persisted RoPE tables, 14 -> 16 patch, resampled position tables); every other tensor must
+    match the model's key for key and shape for shape.
+
+    Args:
+        model: the task model.
+        state: its checkpoint's state dict.
+        prefix: where the backbone's parameters sit (``"backbone."``, ``"backbone.net."``).
+        backbone: the backbone module (``model.get_submodule(prefix[:-1])``).
+        unused: backbone-checkpoint prefixes this task drops (final norm, classifier).
+        hint: builds a fix to print when the non-backbone part does not fit (e.g. "set num_classes").
+
+    Returns:
+        The backbone's load report. Raises :class:`CheckpointError` listing missing / unexpected / mis-shaped keys.
+    """
+    from .convert import compare_keys
+
+    part = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    rest = {k: v for k, v in state.items() if not k.startswith(prefix)}
+    if not part:
+        raise CheckpointError(f"no {prefix}* keys: not a checkpoint of this model's layout (found "
+                              f"{sorted(state)[:4]}...); to start from a backbone checkpoint set the backbone's "
+                              f"pretrained= instead")
+    report = load_pretrained(backbone, part, fresh=(), unused=unused)
+    target = {k: v for k, v in model.state_dict().items() if not k.startswith(prefix)}
+    others = compare_keys(rest, target)
+    if not others.ok:
+        others.hint = hint(others) if hint else "use the config the checkpoint was trained with"
+        raise CheckpointError(f"checkpoint does not fit the model:\n{others.summary()}", others)
+    model.load_state_dict(rest, strict=False)
     return report

@@ -11,6 +11,7 @@ import argparse
 import datetime
 import json
 import multiprocessing as mp
+import os
 import platform
 import resource
 import statistics
@@ -108,6 +109,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     ap.add_argument("--json", default=None, help="output JSON (default benchmarks/results/backbone_<device>.json)")
     args = ap.parse_args(argv)
+    # glibc's adaptive mmap threshold makes CPU timings depend on allocation history (page faults on reused vs
+    # fresh memory); a fixed threshold, inherited by the measuring processes, gives both sides the same allocator
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
 
     rows = []
     for name in args.models:

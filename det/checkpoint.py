@@ -7,8 +7,8 @@ from typing import Dict
 import torch
 from torch import nn
 
-from eva.backbone import CheckpointError, LoadReport, load_pretrained, read_checkpoint
-from eva.backbone.convert import compare_keys
+from eva.backbone import CheckpointError, LoadReport, read_checkpoint
+from eva.backbone.pretrained import load_with_backbone
 
 from .backbone import UNUSED_KEYS
 
@@ -44,22 +44,10 @@ def load_detector(model: nn.Module, path_or_state, use_ema: bool = False) -> Loa
         The backbone's load report; anything that does not fit raises :class:`CheckpointError` listing the keys.
     """
     obj = read_checkpoint(path_or_state) if not isinstance(path_or_state, dict) else path_or_state
-    sd = detector_state_dict(obj, use_ema)
-    backbone = {k[len(BACKBONE_PREFIX):]: v for k, v in sd.items() if k.startswith(BACKBONE_PREFIX)}
-    rest = {k: v for k, v in sd.items() if not k.startswith(BACKBONE_PREFIX)}
-    if not backbone:
-        raise CheckpointError(f"no {BACKBONE_PREFIX}* keys: not a detector checkpoint of this layout (found "
-                              f"{sorted(sd)[:4]}...); to start from a backbone checkpoint set "
-                              f"model.backbone.net.pretrained instead")
-    report = load_pretrained(model.backbone.net, backbone, fresh=(), unused=UNUSED_KEYS)
-    target = {k: v for k, v in model.state_dict().items() if not k.startswith(BACKBONE_PREFIX)}
-    heads = compare_keys(rest, target)
-    if not heads.ok:
-        cls = [m for m in heads.mismatched if m[0].endswith("cls_score.weight")]
-        hint = (f"the checkpoint's classifier has {cls[0][1][0] - 1} classes, the config "
-                f"{cls[0][2][0] - 1}: set model.roi_heads.num_classes" if cls else
-                "use the config the checkpoint was trained with")
-        heads.hint = hint
-        raise CheckpointError(f"detector checkpoint does not fit the model:\n{heads.summary()}", heads)
-    model.load_state_dict(rest, strict=False)
-    return report
+
+    def hint(report: LoadReport) -> str:
+        cls = [m for m in report.mismatched if m[0].endswith("cls_score.weight")]
+        return (f"the checkpoint's classifier has {cls[0][1][0] - 1} classes, the config {cls[0][2][0] - 1}: set "
+                f"model.roi_heads.num_classes" if cls else "use the config the checkpoint was trained with")
+    return load_with_backbone(model, detector_state_dict(obj, use_ema), BACKBONE_PREFIX, model.backbone.net,
+                              unused=UNUSED_KEYS, hint=hint)

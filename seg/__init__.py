@@ -4,5 +4,6 @@ shared layer-decay optimizer constructor."""
 import eva.backbone.mm  # noqa: F401  (LayerDecayOptimWrapperConstructor, SafeOptimWrapper, hooks)
 
 from .backbone import EVASegBackbone
+from .data import SemanticCompositesDataset
 
-__all__ = ["EVASegBackbone"]
+__all__ = ["EVASegBackbone", "SemanticCompositesDataset"]

@@ -17,6 +17,10 @@ def register(sub) -> None:
     e = verbs.add_parser("test", help="mIoU of a checkpoint on the config's test set")
     e.add_argument("config")
     e.add_argument("checkpoint")
+    e.add_argument("--unsafe-pickle", action="store_true",
+                   help="allow pickled Python objects (checkpoints of mmseg's own tools; only files you trust)")
+    e.add_argument("--tta", action="store_true",
+                   help="multi-scale + flip test: the config's tta_pipeline (mmseg's img_ratios) and tta_model")
     _common(e)
     e.set_defaults(func=run_test)
     d = verbs.add_parser("demo", help="colour overlay of a checkpoint's prediction on one image")
@@ -25,6 +29,7 @@ def register(sub) -> None:
     d.add_argument("image")
     d.add_argument("output", help="PNG to write")
     d.add_argument("--opacity", type=float, default=0.5)
+    d.add_argument("--unsafe-pickle", action="store_true", help="allow pickled Python objects (trusted files only)")
     d.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
     d.set_defaults(func=run_demo)
 
@@ -34,14 +39,25 @@ def _common(p) -> None:
     p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
 
 
-def _runner(args, resume=False, load_from=None):
+def _runner(args, resume=False, load_from=None, edit=None):
     from mmseg.utils import register_all_modules
 
     from eva.backbone.mm.runner import build_runner
 
     register_all_modules(init_default_scope=False)
     return build_runner(args.config, args.work_dir, resume, args.cfg_options, imports=["eva.seg"],
-                        load_from=load_from)
+                        load_from=load_from, edit=edit)
+
+
+def use_tta(cfg) -> None:
+    """Test with multi-scale + flip augmentation, as mmseg's ``tools/test.py --tta`` does."""
+    missing = [k for k in ("tta_model", "tta_pipeline") if k not in cfg]
+    if missing:
+        raise ValueError(f"--tta needs {' and '.join(missing)} in the config (mmseg's dataset and runtime bases "
+                         f"define them)")
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.tta_model.module = cfg.model
+    cfg.model = cfg.tta_model
 
 
 def run_train(args) -> int:
@@ -56,8 +72,30 @@ def run_train(args) -> int:
     return 0
 
 
+def _unwrap(model):
+    while hasattr(model, "module"):  # DDP and the TTA wrapper
+        model = model.module
+    return model
+
+
 def run_test(args) -> int:
-    metrics = _runner(args, load_from=args.checkpoint).test()
+    from eva.backbone import CheckpointError, read_checkpoint
+
+    from .checkpoint import load_segmentor
+
+    def edit(cfg):
+        cfg.model.backbone.pretrained = None  # the checkpoint holds every weight
+        if args.tta:
+            use_tta(cfg)
+    try:
+        runner = _runner(args, edit=edit)
+        obj = read_checkpoint(args.checkpoint, weights_only=not args.unsafe_pickle)
+        report = load_segmentor(_unwrap(runner.model), obj)
+    except (ValueError, CheckpointError) as e:
+        print(f"eva seg test: {e}", file=sys.stderr)
+        return 2
+    print(f"[eva] loaded {args.checkpoint}: {report.summary().splitlines()[0]}")
+    metrics = runner.test()
     for k, v in metrics.items():
         print(f"{k}: {v}")
     return 0
@@ -72,13 +110,21 @@ def run_demo(args) -> int:
 
     import eva.seg  # noqa: F401
 
+    from eva.backbone import read_checkpoint
     from eva.backbone.mm.runner import parse_cfg_options
+
+    from .checkpoint import load_segmentor
 
     register_all_modules()
     cfg = Config.fromfile(args.config)
     cfg.merge_from_dict(parse_cfg_options(args.cfg_options))
     cfg.model.backbone.pretrained = None  # the checkpoint holds the trained weights
-    model = init_model(cfg, args.checkpoint, device="cpu")
+    model = init_model(cfg, None, device="cpu")
+    obj = read_checkpoint(args.checkpoint, weights_only=not args.unsafe_pickle)
+    meta = obj.get("meta", {}) if isinstance(obj, dict) else {}
+    if meta.get("dataset_meta"):
+        model.dataset_meta = meta["dataset_meta"]
+    load_segmentor(model, obj)
     result = inference_model(model, args.image)
     image = mmcv.imread(args.image, channel_order="rgb")
     vis = SegLocalVisualizer(vis_backends=[dict(type="LocalVisBackend")], save_dir=str(Path(args.output).parent),

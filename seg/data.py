@@ -1,10 +1,13 @@
 """A small real semantic-segmentation set for CPU runs: copy-paste composites of Fashion-MNIST items on
-scikit-learn's photos (exact masks), written in mmseg's ``BaseSegDataset`` folder layout."""
+scikit-learn's photos (exact masks), written in mmseg's ``BaseSegDataset`` folder layout, and the dataset class
+that writes and reads them from a config."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+from mmengine.registry import DATASETS
+from mmseg.datasets import BaseSegDataset
 
 from eva.backbone.data import FASHION_MNIST_CLASSES, make_composites
 
@@ -28,3 +31,26 @@ def write_semantic_composites(root: str, n: int, size: int = 128, split: str = "
         Image.fromarray(comp.image).save(root / "img" / f"{i:05d}.jpg", quality=95)
         Image.fromarray(label).save(root / "ann" / f"{i:05d}.png")
     return root
+
+
+
+@DATASETS.register_module(force=True)  # mmengine's root registry: mmseg configs find it by name
+class SemanticCompositesDataset(BaseSegDataset):
+    """:func:`write_semantic_composites` as an mmseg dataset, written under ``data_root`` on first use.
+
+    Args:
+        data_root: folder of the split (``img/`` and ``ann/`` are created there).
+        num_images: composites in the split.
+        size: image side.
+        split: Fashion-MNIST split the objects come from (``"train"`` or ``"test"``).
+        seed: composite layout seed.
+        **kwargs: ``BaseSegDataset`` arguments (``pipeline``, ``test_mode``...).
+    """
+
+    METAINFO = dict(classes=CLASSES)
+
+    def __init__(self, data_root: str, num_images: int, size: int = 128, split: str = "train", seed: int = 0,
+                 **kwargs):
+        write_semantic_composites(data_root, num_images, size=size, split=split, seed=seed)
+        kwargs.setdefault("data_prefix", dict(img_path="img", seg_map_path="ann"))
+        super().__init__(data_root=data_root, img_suffix=".jpg", seg_map_suffix=".png", **kwargs)

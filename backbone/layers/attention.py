@@ -93,10 +93,12 @@ class Attention(nn.Module):
             cos, sin = rope
             if cos.shape[0] != n:
                 raise ValueError(f"RoPE tables cover {cos.shape[0]} tokens but attention sees {n}")
-            # queries and keys rotated together, in one pass; values untouched
-            qk = apply_rope(qkv[:, :, :2], cos[:, None, None], sin[:, None, None])
+            # queries and keys rotated together, in one pass; values untouched. `split` (not indexing) keeps the
+            # backward to one concatenation instead of zero-filled full-size gradients per index
+            qk, v = qkv.split((2, 1), dim=2)
+            qk = apply_rope(qk, cos[:, None, None], sin[:, None, None])
             q, k = qk.permute(2, 0, 3, 1, 4).unbind(0)
-            v = qkv[:, :, 2].transpose(1, 2)
+            v = v.squeeze(2).transpose(1, 2)
         else:
             q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
         bias = None

@@ -5,7 +5,7 @@ import argparse
 import importlib
 import os
 from pathlib import Path
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 
 def parse_cfg_options(options: Union[None, dict, Iterable[str]]) -> dict:
@@ -30,7 +30,8 @@ def _init_cpu_distributed() -> None:
 
 
 def build_runner(config: str, work_dir: Optional[str] = None, resume: bool = False, cfg_options=None,
-                 imports: Iterable[str] = (), load_from: Optional[str] = None):
+                 imports: Iterable[str] = (), load_from: Optional[str] = None,
+                 edit: Optional[Callable] = None):
     """An mmengine ``Runner`` (or ``FlexibleRunner`` when the config sets ``runner_type``/``strategy``, e.g. FSDP)
     with the launcher taken from torchrun's environment; on CPU-only machines ranks talk over gloo.
 
@@ -41,6 +42,7 @@ def build_runner(config: str, work_dir: Optional[str] = None, resume: bool = Fal
         cfg_options: overrides, as ``["key.path=value", ...]`` or ``{"key.path": value}``.
         imports: modules that register the config's types (e.g. ``["eva.pretrain"]``).
         load_from: a checkpoint to load before training or testing.
+        edit: called with the loaded ``Config`` after the overrides (e.g. to switch to test-time augmentation).
     """
     import torch
     from mmengine.config import Config
@@ -56,6 +58,8 @@ def build_runner(config: str, work_dir: Optional[str] = None, resume: bool = Fal
     cfg.resume = resume
     if load_from:
         cfg.load_from = load_from
+    if edit is not None:
+        edit(cfg)
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     cfg.launcher = "pytorch" if distributed else "none"
     if distributed:

@@ -45,3 +45,5 @@ default_hooks = dict(
     sampler_seed=dict(type="DistSamplerSeedHook"),
     visualization=dict(type="SegVisualizationHook"),
 )
+# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook)
+custom_hooks = [dict(type="ResumeStateHook")]

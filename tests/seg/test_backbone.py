@@ -165,3 +165,16 @@ def test_config_with_only_custom_imports_trains_in_mmseg_runner(tmp_path):
     scalars = runner.message_hub.log_scalars
     assert "val/mIoU" in scalars and 0.0 <= scalars["val/mIoU"].current() <= 100.0
     assert (tmp_path / "work" / "iter_2.pth").exists()
+
+    # `eva seg test`: the runner's checkpoint through the strict loader, single-scale and multi-scale + flip
+    from eva.backbone.cli import main
+    cfg.tta_pipeline = [
+        dict(type="LoadImageFromFile"),
+        dict(type="TestTimeAug", transforms=[
+            [dict(type="Resize", scale_factor=r, keep_ratio=True) for r in (0.75, 1.25)],
+            [dict(type="RandomFlip", prob=p, direction="horizontal") for p in (0.0, 1.0)],
+            [dict(type="LoadAnnotations")], [dict(type="PackSegInputs")]])]
+    cfg.dump(str(tmp_path / "cfg.py"))
+    for extra in ([], ["--tta"]):
+        assert main(["seg", "test", str(tmp_path / "cfg.py"), str(tmp_path / "work" / "iter_2.pth"),
+                     "--work-dir", str(tmp_path / "test"), *extra]) == 0

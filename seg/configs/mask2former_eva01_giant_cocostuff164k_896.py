@@ -1,0 +1,94 @@
+# EVA-01-g + Mask2Former on COCO-Stuff-164K at 896 (EVA paper's recipe): batch 32, 60k iterations, AdamW lr 1.5e-5
+# with layer decay 0.95, drop path 0.5, 200 queries, 8 transformer-decoder layers. Features of blocks 9, 19, 29, 39
+# through mmseg's Feature2Pyramid (strides 4, 8, 16, 32) into mmseg's own Mask2FormerHead (mmdet's pixel decoder,
+# matcher and losses); slide inference with an 896 window. Built on mmseg's Mask2Former config; the ADE20K
+# stage (mask2former_eva01_giant_ade20k_896.py) starts from this model.
+_base_ = ["mmseg::mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py"]
+custom_imports = dict(imports=["mmdet.models", "eva.seg"], allow_failed_imports=False)
+
+recipe = dict(variant="eva_giant_patch14_224", crop=896, batch_size=32, iters=60000, lr=1.5e-5, layer_decay=0.95,
+              drop_path=0.5, num_queries=200, decoder_layers=8, out_indices=(9, 19, 29, 39), num_classes=171,
+              warmup_iters=1500, slide_stride=512)
+num_gpus = 8
+crop_size = (recipe["crop"], recipe["crop"])
+data_preprocessor = dict(size=crop_size)
+num_classes = recipe["num_classes"]
+model = dict(
+    data_preprocessor=data_preprocessor,
+    backbone=dict(_delete_=True, type="EVASegBackbone", variant=recipe["variant"], img_size=recipe["crop"],
+                  patch_size=16, out_indices=recipe["out_indices"], drop_path_rate=recipe["drop_path"],
+                  grad_checkpointing=True, pretrained="checkpoints/eva_psz14.pt"),
+    neck=dict(type="Feature2Pyramid", embed_dim=1408, rescales=[4, 2, 1, 0.5],
+              norm_cfg=dict(type="SyncBN", requires_grad=True)),
+    decode_head=dict(
+        in_channels=[1408] * 4,
+        num_classes=num_classes,
+        num_queries=recipe["num_queries"],
+        transformer_decoder=dict(num_layers=recipe["decoder_layers"]),
+        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
+    ),
+    test_cfg=dict(mode="slide", crop_size=crop_size, stride=(recipe["slide_stride"],) * 2),
+)
+
+# COCO-Stuff-164K (mmseg's COCOStuffDataset and folder layout), the Mask2Former pipeline at the 896 crop
+dataset_type = "COCOStuffDataset"
+data_root = "data/coco_stuff164k"
+train_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="LoadAnnotations"),
+    dict(type="RandomChoiceResize", scales=[int(recipe["crop"] * x * 0.1) for x in range(5, 21)],
+         resize_type="ResizeShortestEdge", max_size=4 * recipe["crop"]),
+    dict(type="RandomCrop", crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type="RandomFlip", prob=0.5),
+    dict(type="PhotoMetricDistortion"),
+    dict(type="PackSegInputs"),
+]
+test_pipeline = [
+    dict(type="LoadImageFromFile"),
+    dict(type="Resize", scale=(4 * recipe["crop"], recipe["crop"]), keep_ratio=True),
+    dict(type="LoadAnnotations"),
+    dict(type="PackSegInputs"),
+]
+img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
+tta_pipeline = [
+    dict(type="LoadImageFromFile", backend_args=None),
+    dict(type="TestTimeAug", transforms=[
+        [dict(type="Resize", scale_factor=r, keep_ratio=True) for r in img_ratios],
+        [dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+         dict(type="RandomFlip", prob=1.0, direction="horizontal")],
+        [dict(type="LoadAnnotations")],
+        [dict(type="PackSegInputs")],
+    ]),
+]
+train_dataloader = dict(
+    batch_size=recipe["batch_size"] // num_gpus,
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path="images/train2017", seg_map_path="annotations/train2017"),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(type=dataset_type, data_root=data_root,
+                 data_prefix=dict(img_path="images/val2017", seg_map_path="annotations/val2017"),
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+
+optim_wrapper = dict(
+    _delete_=True,
+    type="SafeOptimWrapper",
+    optimizer=dict(type="AdamW", lr=recipe["lr"], betas=(0.9, 0.999), weight_decay=0.05),
+    constructor="LayerDecayOptimWrapperConstructor",
+    paramwise_cfg=dict(layer_decay=recipe["layer_decay"], backbone_prefix="backbone.",
+                       no_decay_names=[f"decode_head.{n}.weight" for n in ("query_embed", "query_feat",
+                                                                           "level_embed")]),
+    clip_grad=dict(max_norm=0.01, norm_type=2),
+)
+param_scheduler = [
+    dict(type="LinearLR", start_factor=1e-6, by_epoch=False, begin=0, end=recipe["warmup_iters"]),
+    dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False, begin=recipe["warmup_iters"], end=recipe["iters"]),
+]
+train_cfg = dict(type="IterBasedTrainLoop", max_iters=recipe["iters"], val_interval=5000)
+default_hooks = dict(
+    logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
+    checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=5000, max_keep_ckpts=2),
+)
+# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook)
+custom_hooks = [dict(type="ResumeStateHook")]
