@@ -4,6 +4,7 @@ VPY := .venv/bin/python
 STAMP := .venv/.setup-done
 DET_DEMO := det/configs/demo/eva02_tiny_composites.py
 SEG_DEMO := seg/configs/demo/upernet_eva02_tiny_composites.py
+VIDEO_DEMO := video/configs/demo/eva02_tiny_motion.py
 SETUP_INPUTS := pyproject.toml setup.py $(wildcard requirements/*.txt requirements/*.sh)
 
 .PHONY: setup test test-fast demo bench clean-venv
@@ -23,13 +24,16 @@ test-fast: setup
 	$(VPY) -m pytest -q -m "not slow"
 
 ## the main job (see README): pre-train a tiny EVA on real images, then fine-tune it for classification,
-## semantic segmentation and instance segmentation (detection when detectron2 is installed)
+## semantic segmentation, video classification and instance segmentation (detection when detectron2 is installed)
 demo: setup
 	$(VPY) -m eva.backbone.cli demo --work-dir work_dirs/demo
 	$(VPY) -m eva.backbone.cli cls demo --pretrained work_dirs/demo/backbone.safetensors --work-dir work_dirs/demo_cls
 	$(VPY) -m eva.backbone.cli seg train $(SEG_DEMO)
 	$(VPY) -m eva.backbone.cli seg demo $(SEG_DEMO) work_dirs/demo_seg/iter_400.pth \
 		datasets/eva_seg_composites/val/img/00000.jpg work_dirs/demo_seg/overlay.png
+	$(VPY) -m eva.backbone.cli video train $(VIDEO_DEMO)
+	$(VPY) -m eva.backbone.cli video demo $(VIDEO_DEMO) work_dirs/demo_video/epoch_10.pth \
+		datasets/eva_motion_clips/clips/vtest_0602_4x_reversed.mp4
 	@if $(VPY) -c "import detectron2" 2>/dev/null; then \
 		$(VPY) -m eva.backbone.cli det train --config-file $(DET_DEMO) && \
 		$(VPY) -m eva.backbone.cli det demo --config-file $(DET_DEMO) --checkpoint work_dirs/demo_det/model_final.pth \

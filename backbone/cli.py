@@ -53,6 +53,23 @@ def main(argv: Optional[List[str]] = None) -> int:
     return int(args.func(args) or 0)
 
 
+# --------------------------------------------------------------------------- shared by the parts' parsers
+def add_run_options(p) -> None:
+    """``--work-dir`` and ``--cfg-options KEY=VALUE ...`` on a verb's parser."""
+    p.add_argument("--work-dir", help="logs, checkpoints and metrics (default: the config's, or work_dirs/<name>)")
+    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="override config fields, e.g. train_dataloader.batch_size=4")
+
+
+def add_train_verb(verbs, help: str, func) -> None:
+    """A ``train CONFIG [--work-dir] [--cfg-options] [--resume]`` verb calling ``func(args)``."""
+    t = verbs.add_parser("train", help=help)
+    t.add_argument("config")
+    add_run_options(t)
+    t.add_argument("--resume", action="store_true", help="resume from the work dir's last checkpoint")
+    t.set_defaults(func=func)
+
+
 # --------------------------------------------------------------------------- eva convert
 def register(sub) -> None:
     p = sub.add_parser("convert", help="convert a checkpoint (BAAI, timm, ours) to our layout or to timm's",
@@ -63,6 +80,9 @@ def register(sub) -> None:
     p.add_argument("--model", help="variant name (default: recognised from the checkpoint)")
     p.add_argument("--patch-size", type=int, help="resample the patch embedding to this patch size")
     p.add_argument("--img-size", type=int, help="resample the position embedding to this image size")
+    p.add_argument("--frames", type=int, help="inflate to a video model with this many frames (EVAVideoViT): "
+                                              "Conv3d patch embedding, space-time position table")
+    p.add_argument("--tubelet", type=int, default=1, help="frames per token of the video model (default 1)")
     p.add_argument("--unsafe-pickle", action="store_true",
                    help="allow pickled Python objects (only for checkpoints you trust)")
     p.set_defaults(func=run_convert)
@@ -85,7 +105,12 @@ def run_convert(args) -> int:
             overrides["patch_size"] = args.patch_size
         if args.img_size:
             overrides["img_size"] = args.img_size
-        model = create_model(name, **overrides)
+        if args.frames:
+            from .video import create_video_model
+            model = create_video_model(name, num_frames=args.frames, tubelet_size=args.tubelet, **overrides)
+            overrides.update(num_frames=args.frames, tubelet_size=args.tubelet)
+        else:
+            model = create_model(name, **overrides)
         sd, report = convert_state_dict(obj, model)
     except (CheckpointError, KeyError, ValueError) as e:
         print(f"eva convert: {e}", file=sys.stderr)
@@ -96,6 +121,9 @@ def run_convert(args) -> int:
         print("eva convert: the checkpoint does not fit; nothing written", file=sys.stderr)
         return 2
     if args.to == "timm":
+        if args.frames:
+            print("eva convert: timm has no video model; export with --to eva", file=sys.stderr)
+            return 2
         if name in NOT_IN_TIMM_NAMES:
             print(f"eva convert: timm has no {name}; export with --to eva", file=sys.stderr)
             return 2

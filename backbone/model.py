@@ -64,6 +64,9 @@ class EVAViT(nn.Module):
         head_init_scale: scale of the classifier's initial weights (EVA uses 1e-3).
     """
 
+    #: layout of the feature maps :meth:`forward_intermediates` returns (``"NCTHW"`` for video).
+    map_fmt = "NCHW"
+
     def __init__(
             self,
             img_size: IntOrPair = 224,
@@ -266,19 +269,18 @@ class EVAViT(nn.Module):
         """Patchify and add positions: ``[B, C, H, W]`` -> tokens ``[B, prefix + h * w, D]`` and grid (h, w).
 
         Args:
-            x: images.
-            token_mask: optional ``[B, h * w]`` bool; True patches are replaced by ``mask_token`` ``[1, 1, D]``
+            x: images (clips ``[B, C, T, H, W]`` for :class:`~eva.backbone.video.EVAVideoViT`).
+            token_mask: optional ``[B, N]`` bool (``N`` patch tokens); True patches are replaced by ``mask_token`` ``[1, 1, D]``
                 before positions are added (BEiT-style masked image modeling).
         """
-        x = self.patch_embed(x)
-        b, h, w, d = x.shape
-        x = x.reshape(b, h * w, d)
+        x, grid = self.patchify(x)
+        b, n, _ = x.shape
         if token_mask is not None:
-            if mask_token is None or token_mask.shape != (b, h * w):
-                raise ValueError(f"token_mask must be [B, h*w] = [{b}, {h * w}] for this {h}x{w} patch grid and "
-                                 f"needs a mask_token; got {tuple(token_mask.shape)}")
+            if mask_token is None or token_mask.shape != (b, n):
+                raise ValueError(f"token_mask must be [B, N] = [{b}, {n}] for this {'x'.join(map(str, grid))} patch "
+                                 f"grid and needs a mask_token; got {tuple(token_mask.shape)}")
             x = torch.where(token_mask.unsqueeze(-1), mask_token.to(x.dtype), x)
-        pos = self.position_embedding((h, w), x.device)
+        pos = self.position_embedding(grid, x.device)
         if pos is not None:
             x = x + pos[:, 1:].to(x.dtype)
         if self.cls_token is not None:
@@ -286,7 +288,13 @@ class EVAViT(nn.Module):
             if pos is not None:
                 cls = cls + pos[:, :1].to(x.dtype)
             x = torch.cat((cls, x), dim=1)
-        return x, (h, w)
+        return x, grid
+
+    def patchify(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int, ...]]:
+        """Images ``[B, C, H, W]`` -> patch tokens ``[B, h * w, D]`` (row-major) and their grid (h, w)."""
+        x = self.patch_embed(x)
+        b, h, w, d = x.shape
+        return x.reshape(b, h * w, d), (h, w)
 
     def position_embedding(self, grid: Tuple[int, int], device=None) -> Optional[torch.Tensor]:
         """Absolute position table ``[1, 1 + h * w, D]`` for ``grid`` (class-token slot first)."""
@@ -359,20 +367,20 @@ class EVAViT(nn.Module):
         Returns:
             ``list`` of features, or ``(final normed tokens, list)``.
         """
-        if output_fmt not in ("NCHW", "NLC"):
-            raise ValueError(f"output_fmt must be 'NCHW' or 'NLC', got {output_fmt!r}")
+        if output_fmt not in (self.map_fmt, "NLC"):
+            raise ValueError(f"output_fmt must be {self.map_fmt!r} or 'NLC', got {output_fmt!r}")
         take = self._resolve_indices(indices)
         stop = max(take) + 1 if (stop_early or intermediates_only) else None
-        x, (h, w) = self.embed(x)
+        x, grid = self.embed(x)
         feats = []
-        for i, x in self._run_blocks(x, (h, w), stop):
+        for i, x in self._run_blocks(x, grid, stop):
             if i in take:
                 feats.append(self.norm(x) if norm else x)
         npt = self.num_prefix_tokens
         prefixes = [f[:, :npt] for f in feats]
         feats = [f[:, npt:] for f in feats]
-        if output_fmt == "NCHW":
-            feats = [f.reshape(f.shape[0], h, w, -1).permute(0, 3, 1, 2).contiguous() for f in feats]
+        if output_fmt == self.map_fmt:
+            feats = [f.reshape(f.shape[0], *grid, -1).movedim(-1, 1).contiguous() for f in feats]
         if return_prefix_tokens:
             feats = list(zip(feats, prefixes))
         if intermediates_only:

@@ -330,7 +330,9 @@ def section_det(b: Bench, s):
         if have_d2:
             d, g = args["embed_dim"], list(args["global_blocks"])
             hidden = args["mlp_hidden_dim"]
-            ratio = hidden / d if args.get("mlp_type") != "swiglu" else 4.0  # SwiGLU 2730x3 == GELU 4096x2 FLOPs
+            # detectron2's ViT has a GELU MLP (2 matrices); a SwiGLU MLP has 3 of the same hidden width, so the
+            # peer gets the GELU width with equal FLOPs: 3 * hidden / 2 (EVA-02-L: 2730 -> 4095, ratio ~4.0)
+            ratio = hidden / d if args.get("mlp_type") != "swiglu" else 3 * hidden / (2 * d)
             peer = _d2_vit(d, args["depth"], args["num_heads"], ratio, img, window, g, b.device)
             step = train_step_fn(peer, x, b, head_loss=False)
             mem = b.peak_mem(step)

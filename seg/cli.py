@@ -5,15 +5,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from eva.backbone.cli import add_run_options, add_train_verb
+
 
 def register(sub) -> None:
     p = sub.add_parser("seg", help="semantic segmentation with mmsegmentation 1.x (UperNet, Mask2Former)")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="{train,test,demo}")
-    t = verbs.add_parser("train", help="train an mmseg config (torchrun for many GPUs)")
-    t.add_argument("config")
-    _common(t)
-    t.add_argument("--resume", action="store_true")
-    t.set_defaults(func=run_train)
+    add_train_verb(verbs, "train an mmseg config (torchrun for many GPUs)", run_train)
     e = verbs.add_parser("test", help="mIoU of a checkpoint on the config's test set")
     e.add_argument("config")
     e.add_argument("checkpoint")
@@ -21,7 +19,7 @@ def register(sub) -> None:
                    help="allow pickled Python objects (checkpoints of mmseg's own tools; only files you trust)")
     e.add_argument("--tta", action="store_true",
                    help="multi-scale + flip test: the config's tta_pipeline (mmseg's img_ratios) and tta_model")
-    _common(e)
+    add_run_options(e)
     e.set_defaults(func=run_test)
     d = verbs.add_parser("demo", help="colour overlay of a checkpoint's prediction on one image")
     d.add_argument("config")
@@ -34,19 +32,9 @@ def register(sub) -> None:
     d.set_defaults(func=run_demo)
 
 
-def _common(p) -> None:
-    p.add_argument("--work-dir")
-    p.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
-
-
-def _runner(args, resume=False, load_from=None, edit=None):
+def _register(**kwargs) -> None:
     from mmseg.utils import register_all_modules
-
-    from eva.backbone.mm.runner import build_runner
-
-    register_all_modules(init_default_scope=False)
-    return build_runner(args.config, args.work_dir, resume, args.cfg_options, imports=["eva.seg"],
-                        load_from=load_from, edit=edit)
+    register_all_modules(**kwargs)
 
 
 def use_tta(cfg) -> None:
@@ -61,15 +49,8 @@ def use_tta(cfg) -> None:
 
 
 def run_train(args) -> int:
-    from eva.backbone.mm import NonFiniteError
-
-    runner = _runner(args, resume=args.resume)
-    try:
-        runner.train()
-    except NonFiniteError as e:
-        print(f"eva seg: {e}", file=sys.stderr)
-        return 3
-    return 0
+    from eva.backbone.mm.cli import train
+    return train(args, "seg", ["eva.seg"], _register)
 
 
 def _unwrap(model):
@@ -81,6 +62,8 @@ def _unwrap(model):
 def run_test(args) -> int:
     from eva.backbone import CheckpointError, read_checkpoint
 
+    from eva.backbone.mm.cli import build_part_runner
+
     from .checkpoint import load_segmentor
 
     def edit(cfg):
@@ -88,7 +71,7 @@ def run_test(args) -> int:
         if args.tta:
             use_tta(cfg)
     try:
-        runner = _runner(args, edit=edit)
+        runner = build_part_runner(args, ["eva.seg"], _register, edit=edit)
         obj = read_checkpoint(args.checkpoint, weights_only=not args.unsafe_pickle)
         report = load_segmentor(_unwrap(runner.model), obj)
     except (ValueError, CheckpointError) as e:

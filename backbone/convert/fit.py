@@ -8,7 +8,7 @@ import torch
 from timm.layers import resample_patch_embed
 from torch import nn
 
-from ..layers import resize_pos_embed, resize_rel_pos
+from ..layers import inflate_patch_embed, resize_pos_embed, resize_pos_embed_3d, resize_rel_pos
 from .report import LoadReport, compare_keys
 
 StateDict = Dict[str, torch.Tensor]
@@ -20,13 +20,15 @@ def fit_to_model(sd: StateDict, model: nn.Module, report: LoadReport) -> StateDi
     target = model.state_dict()
     sd = dict(sd)
     _drop_absent_optionals(sd, model, target, report)
+    patch = sd.get("patch_embed.proj.weight")
+    video_source = patch is not None and patch.ndim == 5  # read before the patch kernel is inflated below
     for key in list(sd):
         if key not in target:
             continue
         old, want = sd[key], target[key]
         if old.shape == want.shape:
             continue
-        new = _resample(key, old, want, model)
+        new = _resample(key, old, want, model, video_source)
         if new is not None and new.shape == want.shape:
             report.resized.append((key, tuple(old.shape), tuple(new.shape)))
             sd[key] = new
@@ -60,17 +62,54 @@ def _drop_absent_optionals(sd: StateDict, model, target: StateDict, report: Load
         report.added.append(("head.bias", "bias-free projection head loaded as a linear layer with zero bias"))
 
 
-def _resample(key: str, old: torch.Tensor, want: torch.Tensor, model) -> torch.Tensor | None:
+def _resample(key: str, old: torch.Tensor, want: torch.Tensor, model, video_source: bool) -> torch.Tensor | None:
     if key == "patch_embed.proj.weight" and old.shape[:2] == want.shape[:2]:
-        # FlexiViT pseudo-inverse resize: token embeddings of resized patches are preserved.
-        return resample_patch_embed(old.float(), list(want.shape[-2:])).to(old.dtype)
+        return _fit_patch_embed(old, want, getattr(model.patch_embed, "inflation", "average"))
     if key == "pos_embed" and old.shape[-1] == want.shape[-1]:
+        antialias = getattr(model, "pos_embed_antialias", True)
+        if hasattr(model, "pos_grid"):  # video model: inflate an image table or resample a space-time one
+            old_grid = _space_time_grid(old.shape[1] - 1, video_source, model)
+            if old_grid is None:
+                return None
+            return resize_pos_embed_3d(old, old_grid, model.pos_grid, num_prefix_tokens=1, antialias=antialias)
         old_n = old.shape[1] - 1
         side = math.isqrt(old_n)
         if side * side != old_n:
             return None
-        return resize_pos_embed(old, (side, side), tuple(model.grid), num_prefix_tokens=1,
-                                antialias=getattr(model, "pos_embed_antialias", True))
+        return resize_pos_embed(old, (side, side), tuple(model.grid), num_prefix_tokens=1, antialias=antialias)
     if key.endswith(("rel_pos_h", "rel_pos_w")) and old.shape[-1] == want.shape[-1]:
         return resize_rel_pos(old, want.shape[0])
     return None
+
+
+def _fit_patch_embed(old: torch.Tensor, want: torch.Tensor, inflation: str) -> torch.Tensor | None:
+    """Patch size (FlexiViT pseudo-inverse resize, so token embeddings of resized patches are preserved) and,
+    for a video model, tubelet: an image kernel is inflated; a video kernel of another tubelet is summed over
+    time first (the same response to a still clip)."""
+    def resize(w4: torch.Tensor) -> torch.Tensor:
+        if w4.shape[-2:] == want.shape[-2:]:
+            return w4
+        return resample_patch_embed(w4.float(), list(want.shape[-2:])).to(w4.dtype)
+
+    if want.ndim == 4:
+        return resize(old) if old.ndim == 4 else None
+    if old.ndim == 5 and old.shape[2] == want.shape[2]:
+        return torch.stack([resize(old[:, :, i]) for i in range(old.shape[2])], dim=2)
+    image = old if old.ndim == 4 else old.sum(2)
+    return inflate_patch_embed(resize(image), want.shape[2], inflation)
+
+
+def _space_time_grid(n: int, video_source: bool, model) -> tuple | None:
+    """(t, h, w) of a checkpoint's position table of ``n`` patch entries, for loading into a video model.
+
+    An image checkpoint (4-D patch kernel) stores a square (1, s, s) table. A video table is read with the
+    model's spatial grid (another frame count) or, failing that, with the model's frame count (another size).
+    """
+    if not video_source:
+        side = math.isqrt(n)
+        return (1, side, side) if side * side == n else None
+    (t, h, w) = model.pos_grid
+    if n % (h * w) == 0:
+        return (n // (h * w), h, w)
+    side = math.isqrt(n // t) if n % t == 0 else 0
+    return (t, side, side) if side and side * side * t == n else None

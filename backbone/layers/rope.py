@@ -40,27 +40,31 @@ class RotaryEmbedding2D(nn.Module):
     def extra_repr(self) -> str:
         return f"head_dim={self.head_dim}, ref_grid={self.ref_grid}, temperature={self.temperature}"
 
-    def forward(self, grid: Grid, device: torch.device | None = None,
+    def forward(self, grid: Tuple[int, ...], device: torch.device | None = None,
                 num_prefix_tokens: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return ``(cos, sin)``, each ``[num_prefix_tokens + grid_h * grid_w, head_dim]`` float32.
 
         Rows follow the token order: prefix tokens (class token) first with the identity rotation (cos 1,
-        sin 0), so attention rotates all tokens in one pass, then the grid row-major.
+        sin 0), so attention rotates all tokens in one pass, then the grid row-major. A video grid
+        ``(t, h, w)`` repeats the spatial rows for each of the ``t`` frames (time-major tokens): EVA's video
+        model keeps the image RoPE per frame and learns time through its space-time position table.
         """
         device = torch.device(device) if device is not None else torch.device("cpu")
-        key = (int(grid[0]), int(grid[1]), int(num_prefix_tokens), device.type, device.index)
+        frames, h, w = (1, *grid) if len(grid) == 2 else grid
+        key = (int(h), int(w), int(num_prefix_tokens), int(frames), device.type, device.index)
         table = self._cache.get(key)
         if table is None:
             if torch.compiler.is_compiling():  # traced into the graph; the eager cache is not touched
-                return self._build(key[:2], device, key[2])
+                return self._build(key[:2], device, key[2], key[3])
             with torch.inference_mode(False), torch.no_grad():  # cached tables must serve training too
-                table = self._build(key[:2], device, key[2])
+                table = self._build(key[:2], device, key[2], key[3])
             if len(self._cache) >= self.max_cached:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = table
         return table
 
-    def _build(self, grid: Grid, device, num_prefix_tokens: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+    def _build(self, grid: Grid, device, num_prefix_tokens: int = 0,
+               frames: int = 1) -> Tuple[torch.Tensor, torch.Tensor]:
         h, w = grid
         num_bands = self.head_dim // 4
         exponent = torch.arange(num_bands, device=device, dtype=torch.float32) / num_bands
@@ -70,7 +74,7 @@ class RotaryEmbedding2D(nn.Module):
         ang_h = (pos_h[:, None] * bands)[:, None, :].expand(h, w, num_bands)
         ang_w = (pos_w[:, None] * bands)[None, :, :].expand(h, w, num_bands)
         angles = torch.cat([ang_h, ang_w], dim=-1).reshape(h * w, 2 * num_bands)
-        angles = angles.repeat_interleave(2, dim=-1)
+        angles = angles.repeat_interleave(2, dim=-1).repeat(frames, 1)
         angles = torch.cat((angles.new_zeros(num_prefix_tokens, angles.shape[1]), angles))
         return angles.cos(), angles.sin()
 

@@ -55,6 +55,18 @@ def test_convert_to_patch16(tmp_path):
     assert read_checkpoint(out)["state_dict"]["pos_embed"].shape == (1, 197, 384)
 
 
+def test_convert_inflates_a_baai_image_checkpoint_to_video(tmp_path):
+    ref, src = _baai_file(tmp_path)
+    out = tmp_path / "video.safetensors"
+    res = _eva("convert", src, out, "--frames", "8", "--tubelet", "2")
+    assert res.returncode == 0, res.stderr
+    assert "patch_embed.proj.weight: (384, 3, 14, 14) -> (384, 3, 2, 14, 14)" in res.stdout
+    assert "pos_embed: (1, 257, 384) -> (1, 1025, 384)" in res.stdout  # 16 x 16 grid x 4 tubelets
+    sd = read_checkpoint(out)
+    torch.testing.assert_close(sd["patch_embed.proj.weight"].sum(2), ref.patch_embed.proj.weight)
+    assert _eva("convert", src, tmp_path / "t.pth", "--frames", "8", "--to", "timm").returncode == 2
+
+
 def test_convert_reports_bad_input(tmp_path):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"\x00" * 100)
