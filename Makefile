@@ -33,7 +33,7 @@ demo: setup
 		datasets/eva_seg_composites/val/img/00000.jpg work_dirs/demo_seg/overlay.png
 	$(VPY) -m eva.backbone.cli video train $(VIDEO_DEMO)
 	$(VPY) -m eva.backbone.cli video demo $(VIDEO_DEMO) work_dirs/demo_video/epoch_10.pth \
-		datasets/eva_motion_clips/clips/vtest_0602_4x_reversed.mp4
+		datasets/eva_motion_clips/$$(head -n 1 datasets/eva_motion_clips/val.txt | cut -d " " -f 1)
 	@if $(VPY) -c "import detectron2" 2>/dev/null; then \
 		$(VPY) -m eva.backbone.cli det train --config-file $(DET_DEMO) && \
 		$(VPY) -m eva.backbone.cli det demo --config-file $(DET_DEMO) --checkpoint work_dirs/demo_det/model_final.pth \

@@ -30,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, ep in sorted(_registrars().items()):
         try:
             register = ep.load() if hasattr(ep, "load") else getattr(__import__(ep[0], fromlist=[ep[1]]), ep[1])
-        except ImportError as e:  # the part's framework is not installed: say so when it is used
+        except (ImportError, AssertionError) as e:  # the part's framework is missing or of an unsupported version
+            # (OpenMMLab packages assert their dependencies' versions at import): say so when the part is used
             _register_unavailable(sub, name, e)
             continue
         register(sub)
@@ -82,7 +83,9 @@ def register(sub) -> None:
     p.add_argument("--img-size", type=int, help="resample the position embedding to this image size")
     p.add_argument("--frames", type=int, help="inflate to a video model with this many frames (EVAVideoViT): "
                                               "Conv3d patch embedding, space-time position table")
-    p.add_argument("--tubelet", type=int, default=1, help="frames per token of the video model (default 1)")
+    p.add_argument("--tubelet", type=int, help="frames per token of the video model (default 1)")
+    p.add_argument("--inflation", choices=("average", "central"),
+                   help="how the image patch kernel is spread over a tubelet (default average)")
     p.add_argument("--unsafe-pickle", action="store_true",
                    help="allow pickled Python objects (only for checkpoints you trust)")
     p.set_defaults(func=run_convert)
@@ -105,10 +108,13 @@ def run_convert(args) -> int:
             overrides["patch_size"] = args.patch_size
         if args.img_size:
             overrides["img_size"] = args.img_size
+        if (args.tubelet or args.inflation) and not args.frames:
+            raise ValueError("--tubelet and --inflation describe a video model: give --frames too")
         if args.frames:
             from .video import create_video_model
-            model = create_video_model(name, num_frames=args.frames, tubelet_size=args.tubelet, **overrides)
-            overrides.update(num_frames=args.frames, tubelet_size=args.tubelet)
+            video = dict(num_frames=args.frames, tubelet_size=args.tubelet or 1, inflation=args.inflation or "average")
+            model = create_video_model(name, **video, **overrides)
+            overrides.update(video)
         else:
             model = create_model(name, **overrides)
         sd, report = convert_state_dict(obj, model)

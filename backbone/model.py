@@ -347,7 +347,7 @@ class EVAViT(nn.Module):
             x: torch.Tensor,
             indices: Optional[Union[int, Sequence[int]]] = None,
             norm: bool = False,
-            output_fmt: str = "NCHW",
+            output_fmt: Optional[str] = None,
             return_prefix_tokens: bool = False,
             stop_early: bool = False,
             intermediates_only: bool = False,
@@ -355,11 +355,12 @@ class EVAViT(nn.Module):
         """Features after chosen blocks: the contract every framework adapter uses.
 
         Args:
-            x: images ``[B, C, H, W]``.
+            x: images ``[B, C, H, W]`` (clips ``[B, C, T, H, W]`` for the video model).
             indices: block indices (negative counts from the end), or an int ``n`` for the last ``n`` blocks;
                 ``None`` takes every block.
             norm: apply the final ``norm`` to each intermediate.
-            output_fmt: ``"NCHW"`` -> ``[B, D, h, w]`` maps; ``"NLC"`` -> ``[B, h * w, D]`` tokens.
+            output_fmt: ``"NCHW"`` -> ``[B, D, h, w]`` maps (video: ``"NCTHW"`` -> ``[B, D, t, h, w]``); ``"NLC"`` ->
+                ``[B, N, D]`` tokens; ``None``: the model's maps (:attr:`map_fmt`).
             return_prefix_tokens: pair each map with its prefix tokens ``[B, prefix, D]``.
             stop_early: skip blocks after the last requested one.
             intermediates_only: return only the list.
@@ -367,6 +368,7 @@ class EVAViT(nn.Module):
         Returns:
             ``list`` of features, or ``(final normed tokens, list)``.
         """
+        output_fmt = output_fmt or self.map_fmt
         if output_fmt not in (self.map_fmt, "NLC"):
             raise ValueError(f"output_fmt must be {self.map_fmt!r} or 'NLC', got {output_fmt!r}")
         take = self._resolve_indices(indices)

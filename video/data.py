@@ -102,6 +102,9 @@ def write_motion_clips(root, sources: Optional[Sequence] = None, clip_len: int =
                         name = f"clips/{src.stem}_{start:04d}_{speed}x_{direction}.mp4"
                         write_clip(clip, root / name)
                         lines[split].append(f"{name} {di * len(SPEEDS) + si}")
+    if not lines["val"]:
+        raise ValueError(f"no source clip is long enough for a held-out part ({[s.name for s in sources]}): each needs "
+                         f"{(clip_len - 1) * max(SPEEDS) + 1} frames after its first {1 - val_fraction:.0%}")
     for split, rows in lines.items():
         (root / f"{split}.txt").write_text("\n".join(rows) + "\n")
     (root / "classes.txt").write_text("\n".join(MOTION_CLASSES) + "\n")

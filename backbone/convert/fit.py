@@ -103,7 +103,10 @@ def _space_time_grid(n: int, video_source: bool, model) -> tuple | None:
     """(t, h, w) of a checkpoint's position table of ``n`` patch entries, for loading into a video model.
 
     An image checkpoint (4-D patch kernel) stores a square (1, s, s) table. A video table is read with the
-    model's spatial grid (another frame count) or, failing that, with the model's frame count (another size).
+    model's spatial grid (another frame count, EVA's 8 -> 16 step) or, failing that, with the model's frame
+    count and a square grid (another size). The table does not record its grid, so changing both at once is
+    ambiguous (8 x 16 x 16 entries also factor as 2 x 32 x 32): resample in two steps, frames first
+    (``eva convert --frames`` at the old size), then size.
     """
     if not video_source:
         side = math.isqrt(n)

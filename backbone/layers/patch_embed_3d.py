@@ -13,8 +13,9 @@ class PatchEmbed3D(nn.Module):
     """Clips ``[B, C, T, H, W]`` -> tokens ``[B, t, h, w, D]`` with ``t = ceil(T / tubelet)``, ``h = ceil(H / p)``.
 
     The parameter keeps the image model's name (``proj.weight``, now ``[D, C, tubelet, p, p]``), so checkpoint
-    converters inflate an image embedding into it (see :func:`inflate_patch_embed`). Clips whose frame count or
-    size is not a multiple of the cube are zero-padded at the end, like the image model pads images.
+    converters inflate an image embedding into it (see :func:`inflate_patch_embed`). A clip whose size is not a
+    multiple of the patch is zero-padded at the bottom and right, like an image; a frame count that is not a
+    multiple of the tubelet is completed by repeating the last frame.
 
     Args:
         patch_size: spatial side of a patch.
@@ -47,8 +48,10 @@ class PatchEmbed3D(nn.Module):
         if x.ndim != 5:
             raise ValueError(f"video patch embedding expects clips [B, C, T, H, W], got shape {tuple(x.shape)}")
         t, h, w = self.grid(tuple(x.shape[2:]))
-        pad = (0, w * self.patch_size - x.shape[4], 0, h * self.patch_size - x.shape[3],
-               0, t * self.tubelet_size - x.shape[2])
+        pad_t = t * self.tubelet_size - x.shape[2]
+        if pad_t:  # repeat the last frame: a zero frame would look like motion (and hide the frame from a
+            x = torch.cat((x, x[:, :, -1:].expand(-1, -1, pad_t, -1, -1)), dim=2)  # central-inflated kernel)
+        pad = (0, w * self.patch_size - x.shape[4], 0, h * self.patch_size - x.shape[3])
         if any(pad):
             x = F.pad(x, pad)
         return self.proj(x).permute(0, 2, 3, 4, 1)
@@ -61,10 +64,10 @@ def inflate_patch_embed(weight: torch.Tensor, tubelet_size: int, mode: str = "av
     """Image patch embedding ``[D, C, p, p]`` -> video ``[D, C, tubelet, p, p]``.
 
     ``"average"`` gives each frame of a tubelet ``weight / tubelet`` (I3D); ``"central"`` puts ``weight`` on the
-    middle frame and zeros elsewhere (ViViT's central-frame initialisation: tokens start out sensitive to change
-    between the frames of a tubelet, where averaging cancels it). Either way the kernel sums to ``weight`` over
-    time, so a clip of identical frames embeds exactly as the image does; with ``tubelet_size=1`` both are the
-    image kernel.
+    middle frame and zeros on the others (ViViT's central-frame initialisation: each token starts as the image
+    embedding of its middle frame, and the other frames' weights are learned from zero rather than from equal
+    shares that cancel any change within the tubelet). Either way the kernel sums to ``weight`` over time, so a
+    clip of identical frames embeds exactly as the image does; with ``tubelet_size=1`` both are the image kernel.
     """
     if weight.ndim != 4:
         raise ValueError(f"expected an image patch embedding [D, C, p, p], got {tuple(weight.shape)}")

@@ -55,8 +55,8 @@ def resize_pos_embed_3d(
 
     Time is resampled linearly (``align_corners=False``), so a one-frame (image) table is replicated over every
     frame: this is how an image table is inflated. Space goes through :func:`resize_pos_embed`, the same
-    resampler the image model uses, so a video model and its image model see the same spatial table. Together
-    this is trilinear in time and bicubic in space.
+    resampler the image model uses, so a video model and its image model see the same spatial table: linear in
+    time (equal to trilinear interpolation when only the frame count changes), bicubic in space.
 
     Args:
         pos_embed: ``[1, num_prefix_tokens + old_t * old_h * old_w, C]``, time-major (frame by frame).

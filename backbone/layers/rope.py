@@ -42,7 +42,7 @@ class RotaryEmbedding2D(nn.Module):
 
     def forward(self, grid: Tuple[int, ...], device: torch.device | None = None,
                 num_prefix_tokens: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Return ``(cos, sin)``, each ``[num_prefix_tokens + grid_h * grid_w, head_dim]`` float32.
+        """Return ``(cos, sin)``, each ``[num_prefix_tokens + (t *) grid_h * grid_w, head_dim]`` float32.
 
         Rows follow the token order: prefix tokens (class token) first with the identity rotation (cos 1,
         sin 0), so attention rotates all tokens in one pass, then the grid row-major. A video grid

@@ -65,6 +65,12 @@ def test_convert_inflates_a_baai_image_checkpoint_to_video(tmp_path):
     sd = read_checkpoint(out)
     torch.testing.assert_close(sd["patch_embed.proj.weight"].sum(2), ref.patch_embed.proj.weight)
     assert _eva("convert", src, tmp_path / "t.pth", "--frames", "8", "--to", "timm").returncode == 2
+    res = _eva("convert", src, tmp_path / "c.safetensors", "--frames", "4", "--tubelet", "2", "--inflation", "central")
+    assert res.returncode == 0, res.stderr
+    central = read_checkpoint(tmp_path / "c.safetensors")["patch_embed.proj.weight"]
+    assert torch.equal(central[:, :, 1], ref.patch_embed.proj.weight) and not central[:, :, 0].any()
+    res = _eva("convert", src, tmp_path / "x.pth", "--tubelet", "2")
+    assert res.returncode == 2 and "give --frames" in res.stderr
 
 
 def test_convert_reports_bad_input(tmp_path):

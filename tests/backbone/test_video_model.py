@@ -73,8 +73,9 @@ def test_an_8_frame_checkpoint_loads_into_a_16_frame_model():
     report = load_checkpoint(v16, v8.state_dict())
     assert report.resized == [("pos_embed", (1, 1 + 8 * 16, 192), (1, 1 + 16 * 16, 192))]
     torch.testing.assert_close(v16.pos_embed.data, resize_pos_embed_3d(v8.pos_embed.data, (8, 4, 4), (16, 4, 4)))
-    v64 = create_video_model("eva02_tiny_patch14_224", num_frames=8, **dict(kw, img_size=70))  # another size
-    assert load_checkpoint(v64, v8.state_dict()).resized[0][0] == "pos_embed"
+    v70 = create_video_model("eva02_tiny_patch14_224", num_frames=8, **dict(kw, img_size=70))  # another size
+    assert load_checkpoint(v70, v8.state_dict()).resized[0] == ("pos_embed", (1, 129, 192), (1, 1 + 8 * 25, 192))
+    torch.testing.assert_close(v70.pos_embed.data, resize_pos_embed_3d(v8.pos_embed.data, (8, 4, 4), (8, 5, 5)))
 
 
 @pytest.mark.parametrize("frames,hw,tubelet", [(5, (45, 39), 2), (7, (56, 56), 1), (3, (30, 61), 4)])
@@ -91,6 +92,16 @@ def test_forward_backward_at_odd_frame_counts_and_sizes(frames, hw, tubelet):
     assert maps[0].shape == (1, 192, *model.feature_grid((frames, *hw)))
 
 
+def test_odd_frame_counts_repeat_the_last_frame():
+    """A frame count that is not a multiple of the tubelet is completed with the last frame, so a central-inflated
+    kernel still sees every real frame (a zero frame would hide it)."""
+    model = create_video_model("eva02_tiny_patch14_224", num_frames=4, tubelet_size=2, inflation="central",
+                               **SMALL["eva02_tiny_patch14_224"])
+    clip = torch.randn(1, 3, 3, 28, 28)
+    padded = torch.cat((clip, clip[:, :, -1:]), dim=2)
+    torch.testing.assert_close(model.patch_embed(clip), model.patch_embed(padded), rtol=0, atol=0)
+
+
 def test_video_rope_repeats_the_spatial_rows_per_frame():
     rope = RotaryEmbedding2D(16, (4, 4))
     cos2, sin2 = rope((4, 4), num_prefix_tokens=0)
@@ -100,13 +111,13 @@ def test_video_rope_repeats_the_spatial_rows_per_frame():
 
 
 def test_clear_errors():
-    with pytest.raises(ValueError, match="inflation must be one of"):
-        create_video_model("eva02_tiny_patch14_224", depth=1, inflation="mean")
     with pytest.raises(ValueError, match="window_size"):
         create_video_model("eva02_tiny_patch14_224", window_size=4, class_token=False, depth=1)
     model = create_video_model("eva02_tiny_patch14_224", depth=1, img_size=28)
     with pytest.raises(ValueError, match=r"clips \[B, C, T, H, W\]"):
         model(torch.randn(1, 3, 28, 28))
+    with pytest.raises(ValueError, match="inflation must be one of"):
+        create_video_model("eva02_tiny_patch14_224", depth=1, inflation="mean")
     image_sd = create_model("eva02_small_patch14_224", depth=1, img_size=28).state_dict()
     with pytest.raises(CheckpointError, match="mismatched|different variant"):
         load_checkpoint(model, image_sd)

@@ -53,6 +53,9 @@ def test_k722_head_remapped_and_16_frames_loaded_for_the_k400_stage(tmp_path):
     torch.testing.assert_close(k400.backbone.pos_embed.data,
                                resize_pos_embed_3d(k722.backbone.pos_embed.data, (8, 4, 4), (16, 4, 4)))
     assert torch.equal(k400.backbone.blocks[1].attn.qkv.weight, k722.backbone.blocks[1].attn.qkv.weight)
+    # forgetting remap-head: the 10-class head does not load into the 4-class model, with the fix named
+    with pytest.raises(CheckpointError, match="eva video remap-head"):
+        _recognizer("eva01_giant_k400_16x224.py", 4, init_from=str(src))
 
 
 def test_remap_by_label_names_and_bad_indices(tmp_path, capsys):

@@ -88,11 +88,12 @@ def test_recognizer_trains_and_tests_a_step_with_layer_decay():
     assert set(scale.values()) == {1.0}  # the K722 stage: no layer decay
     cfg.optim_wrapper.paramwise_cfg.layer_decay = 0.95
     groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
-    by_name = {n: g["lr_scale"] for g in groups for n in g.get("param_names", [])}
-    if by_name:  # embeddings get 0.95 ** (depth + 1), the head 1.0
-        assert by_name["backbone.pos_embed"] == pytest.approx(0.95 ** 3)
-    assert min(g["lr_scale"] for g in groups) == pytest.approx(0.95 ** 3)
-    assert max(g["lr_scale"] for g in groups) == 1.0
+    scale_of = {id(p): g["lr_scale"] for g in groups for p in g["params"]}
+    depth = model.backbone.depth  # embeddings get 0.95 ** (depth + 1), block i 0.95 ** (depth - i), the head 1.0
+    assert scale_of[id(model.backbone.pos_embed)] == pytest.approx(0.95 ** (depth + 1))
+    assert scale_of[id(model.backbone.patch_embed.proj.weight)] == pytest.approx(0.95 ** (depth + 1))
+    assert scale_of[id(model.backbone.blocks[0].attn.qkv.weight)] == pytest.approx(0.95 ** depth)
+    assert scale_of[id(model.cls_head.fc_cls.weight)] == 1.0
     model.eval()
     test = dict(inputs=[torch.randint(0, 255, (12, 3, 16, 56, 56), dtype=torch.uint8)],  # 4 clips x 3 crops
                 data_samples=[ActionDataSample().set_gt_labels(torch.tensor([2]))])
