@@ -71,6 +71,16 @@ def add_train_verb(verbs, help: str, func) -> None:
     t.set_defaults(func=func)
 
 
+def add_checkpoint_verb(verbs, name: str, help: str, tool: str):
+    """A ``NAME CONFIG CHECKPOINT [--unsafe-pickle]`` verb; returns its parser for the verb's own options."""
+    p = verbs.add_parser(name, help=help)
+    p.add_argument("config")
+    p.add_argument("checkpoint")
+    p.add_argument("--unsafe-pickle", action="store_true",
+                   help=f"allow pickled Python objects (checkpoints of {tool}'s own tools; only files you trust)")
+    return p
+
+
 # --------------------------------------------------------------------------- eva convert
 def register(sub) -> None:
     p = sub.add_parser("convert", help="convert a checkpoint (BAAI, timm, ours) to our layout or to timm's",

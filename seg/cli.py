@@ -5,29 +5,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from eva.backbone.cli import add_run_options, add_train_verb
+from eva.backbone.cli import add_checkpoint_verb, add_run_options, add_train_verb
 
 
 def register(sub) -> None:
     p = sub.add_parser("seg", help="semantic segmentation with mmsegmentation 1.x (UperNet, Mask2Former)")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="{train,test,demo}")
     add_train_verb(verbs, "train an mmseg config (torchrun for many GPUs)", run_train)
-    e = verbs.add_parser("test", help="mIoU of a checkpoint on the config's test set")
-    e.add_argument("config")
-    e.add_argument("checkpoint")
-    e.add_argument("--unsafe-pickle", action="store_true",
-                   help="allow pickled Python objects (checkpoints of mmseg's own tools; only files you trust)")
+    e = add_checkpoint_verb(verbs, "test", "mIoU of a checkpoint on the config's test set", "mmseg")
     e.add_argument("--tta", action="store_true",
                    help="multi-scale + flip test: the config's tta_pipeline (mmseg's img_ratios) and tta_model")
     add_run_options(e)
     e.set_defaults(func=run_test)
-    d = verbs.add_parser("demo", help="colour overlay of a checkpoint's prediction on one image")
-    d.add_argument("config")
-    d.add_argument("checkpoint")
+    d = add_checkpoint_verb(verbs, "demo", "colour overlay of a checkpoint's prediction on one image", "mmseg")
     d.add_argument("image")
     d.add_argument("output", help="PNG to write")
     d.add_argument("--opacity", type=float, default=0.5)
-    d.add_argument("--unsafe-pickle", action="store_true", help="allow pickled Python objects (trusted files only)")
     d.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
     d.set_defaults(func=run_demo)
 

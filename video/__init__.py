@@ -6,5 +6,6 @@ import eva.backbone.mm  # noqa: F401  (LayerDecayOptimWrapperConstructor, SafeOp
 from .backbone import EVAVideoBackbone
 from .data import MotionClipsDataset
 from .head import EVAVideoHead
+from .metrics import MotionFactorsMetric
 
-__all__ = ["EVAVideoBackbone", "EVAVideoHead", "MotionClipsDataset"]
+__all__ = ["EVAVideoBackbone", "EVAVideoHead", "MotionClipsDataset", "MotionFactorsMetric"]

@@ -4,27 +4,21 @@ from __future__ import annotations
 
 import sys
 
-from eva.backbone.cli import add_run_options, add_train_verb
+from eva.backbone.cli import add_checkpoint_verb, add_run_options, add_train_verb
 
 
 def register(sub) -> None:
     p = sub.add_parser("video", help="video classification with mmaction2 1.x (EVA inflated to video)")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="{train,test,demo,remap-head}")
     add_train_verb(verbs, "train an mmaction2 config (torchrun for many GPUs)", run_train)
-    e = verbs.add_parser("test", help="accuracy of a checkpoint on the config's test set (its clips x crops views)")
-    e.add_argument("config")
-    e.add_argument("checkpoint")
-    e.add_argument("--unsafe-pickle", action="store_true",
-                   help="allow pickled Python objects (checkpoints of mmaction2's own tools; only files you trust)")
+    e = add_checkpoint_verb(verbs, "test", "accuracy of a checkpoint on the config's test set (its clips x crops)",
+                            "mmaction2")
     add_run_options(e)
     e.set_defaults(func=run_test)
-    d = verbs.add_parser("demo", help="top-k labels a checkpoint predicts for one video file")
-    d.add_argument("config")
-    d.add_argument("checkpoint")
+    d = add_checkpoint_verb(verbs, "demo", "top-k labels a checkpoint predicts for one video file", "mmaction2")
     d.add_argument("video")
     d.add_argument("--top-k", type=int, default=5)
     d.add_argument("--labels", help="class names, one per line (default: the checkpoint's dataset metadata)")
-    d.add_argument("--unsafe-pickle", action="store_true", help="allow pickled Python objects (trusted files only)")
     d.add_argument("--cfg-options", nargs="+", default=[], metavar="KEY=VALUE")
     d.set_defaults(func=run_demo)
     r = verbs.add_parser("remap-head", help="cut a classifier to a label subset (EVA: Kinetics-722 -> 400/600/700)",
@@ -121,8 +115,8 @@ def run_remap_head(args) -> int:
 
     from .checkpoint import label_index_from_names, read_label_index, read_labels, recognizer_state_dict, remap_head
 
-    if bool(args.index) == bool(args.source_labels or args.target_labels) or \
-            (not args.index and not (args.source_labels and args.target_labels)):
+    by_names = bool(args.source_labels and args.target_labels)
+    if bool(args.index) == by_names or (args.source_labels or args.target_labels) and not by_names:
         print("eva video remap-head: give --index, or both --source-labels and --target-labels", file=sys.stderr)
         return 2
     try:

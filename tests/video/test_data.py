@@ -57,3 +57,18 @@ def test_train_and_val_windows_do_not_overlap_in_time(tmp_path):
     assert max(starts["train"]) + span <= min(starts["val"])  # the longest (4x) training window ends before
     assert write_motion_clips(tmp_path, sources=[src], short_side=32, train_step=10, val_step=10) == {
         "train": len(starts["train"]), "val": len(starts["val"])}  # idempotent: the existing set is reused
+
+
+def test_motion_factors_metric_scores_speed_and_direction_separately():
+    from mmaction.structures import ActionDataSample
+
+    import torch
+
+    from eva.video.metrics import MotionFactorsMetric
+
+    metric = MotionFactorsMetric()
+    # (true, predicted): right speed wrong direction, both right, wrong speed right direction, both wrong
+    for gt, pred in ((0, 3), (4, 4), (2, 1), (5, 0)):
+        sample = ActionDataSample().set_gt_labels(torch.tensor([gt])).set_pred_score(torch.eye(6)[pred])
+        metric.process(None, [sample.to_dict()])
+    assert metric.evaluate(4) == {"motion/speed_acc": 0.5, "motion/direction_acc": 0.5}

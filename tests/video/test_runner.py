@@ -33,7 +33,7 @@ def test_train_test_and_demo_through_the_runner(tmp_path, capsys):
     assert ckpt.is_file()
     assert main(["video", "test", str(config), str(ckpt), "--work-dir", str(work)]) == 0
     out = capsys.readouterr().out
-    assert "acc/top1" in out
+    assert "acc/top1" in out and "motion/speed_acc" in out and "motion/direction_acc" in out
     clip = sorted((data / "clips").glob("*_2x_reversed.mp4"))[0]
     assert main(["video", "demo", str(config), str(ckpt), str(clip), "--top-k", "3"]) == 0
     out = capsys.readouterr().out
