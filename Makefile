@@ -32,7 +32,7 @@ demo: setup
 	$(VPY) -m eva.backbone.cli seg demo $(SEG_DEMO) work_dirs/demo_seg/iter_400.pth \
 		datasets/eva_seg_composites/val/img/00000.jpg work_dirs/demo_seg/overlay.png
 	$(VPY) -m eva.backbone.cli video train $(VIDEO_DEMO)
-	$(VPY) -m eva.backbone.cli video demo $(VIDEO_DEMO) work_dirs/demo_video/epoch_10.pth \
+	$(VPY) -m eva.backbone.cli video demo $(VIDEO_DEMO) work_dirs/demo_video/epoch_12.pth \
 		datasets/eva_motion_clips/$$(head -n 1 datasets/eva_motion_clips/val.txt | cut -d " " -f 1)
 	@if $(VPY) -c "import detectron2" 2>/dev/null; then \
 		$(VPY) -m eva.backbone.cli det train --config-file $(DET_DEMO) && \

@@ -1,4 +1,4 @@
-"""Accuracy of each factor of the demo's labels (playback speed, arrow of time), so the demo shows which one a
+"""Accuracy of each factor of the demo's labels (playback speed, frame order), so the demo shows which one a
 model has learned; mmaction2's ``AccMetric`` gives the joint top-1 / top-5."""
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from .data import SPEEDS
 
 @METRICS.register_module(force=True)  # mmengine's root registry: mmaction2 configs find it by name
 class MotionFactorsMetric(BaseMetric):
-    """``speed_acc`` and ``direction_acc`` of :data:`eva.video.data.MOTION_CLASSES` predictions
-    (class = direction * len(SPEEDS) + speed index); chance is 1 / 3 and 1 / 2."""
+    """``speed_acc`` and ``order_acc`` of :func:`eva.video.data.motion_classes` predictions
+    (class = order index * len(SPEEDS) + speed index); chance is 1 / 3 and 1 / (number of orders)."""
 
     default_prefix = "motion"
 
@@ -27,4 +27,4 @@ class MotionFactorsMetric(BaseMetric):
         pred, gt = torch.tensor(results).T
         n = len(SPEEDS)
         return dict(speed_acc=float(((pred % n) == (gt % n)).float().mean()),
-                    direction_acc=float(((pred // n) == (gt // n)).float().mean()))
+                    order_acc=float(((pred // n) == (gt // n)).float().mean()))

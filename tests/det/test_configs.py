@@ -31,6 +31,10 @@ PAPER = {
                                               40000, True, 80),
     "Objects365/eva02_large_cascade_1536.py": ("eva02_large_patch14_224", 1536, 1536, 16, G02L8, 0.4, 6e-5, 0.8, 160,
                                                400000, False, 365),
+    "Objects365/eva01_giant_cascade_1024.py": ("eva_giant_patch14_224", 1024, 1024, 16, G01, 0.6, 1e-4, 0.9, 128,
+                                               335000, False, 365),
+    "Objects365/eva01_giant_cascade_1280.py": ("eva_giant_patch14_224", 1280, 1280, 16, G01, 0.6, 1e-4, 0.9, 128,
+                                               45000, False, 365),
     "LVIS/eva02_large_cascade_1536_o365.py": ("eva02_large_patch14_224", 1536, 1536, 16, G02L8, 0.3, 4e-5, 0.8, 64,
                                               70000, True, 1203),
 }
@@ -73,11 +77,26 @@ def test_eva01_specifics():
     assert lvis.dataloader.evaluator.max_dets_per_image == 1000
 
 
-def test_objects365_stage_is_box_only():
-    cfg = _load("Objects365/eva02_large_cascade_1536.py")
+@pytest.mark.parametrize("name", [n for n in sorted(PAPER) if n.startswith("Objects365/")])
+def test_objects365_stages_are_box_only(name):
+    cfg = _load(name)
     assert cfg.model.roi_heads.mask_head is None and not cfg.dataloader.train.mapper.use_instance_mask
-    assert list(cfg.lr_multiplier.scheduler.milestones) == [320000, 360000]
-    assert cfg.lr_multiplier.warmup_length * cfg.train.max_iter == pytest.approx(5000)
+    assert cfg.dataloader.train.dataset.names.name == "objects365_v2_train"
+    assert cfg.dataloader.evaluator.dataset_name.name == "objects365_v2_val"
+
+
+def test_objects365_schedules():
+    eva02 = _load("Objects365/eva02_large_cascade_1536.py")
+    assert list(eva02.lr_multiplier.scheduler.milestones) == [320000, 360000]
+    assert eva02.lr_multiplier.warmup_length * eva02.train.max_iter == pytest.approx(5000)
+    # EVA-01-g: 335k iterations at 1024 (15k warmup), then 45k at 1280 (5k warmup): 380k, as BAAI's eva_o365
+    first, second = _load("Objects365/eva01_giant_cascade_1024.py"), _load("Objects365/eva01_giant_cascade_1280.py")
+    assert first.train.max_iter + second.train.max_iter == 380000
+    for cfg, warmup in ((first, 15000), (second, 5000)):
+        assert cfg.model.backbone.net.rel_pos
+        assert cfg.lr_multiplier.warmup_length * cfg.train.max_iter == pytest.approx(warmup)
+        sched = instantiate(cfg.lr_multiplier)
+        assert sched(warmup / cfg.train.max_iter + 0.01) == pytest.approx(1.0) and sched(0.99) == pytest.approx(1.0)
 
 
 def test_o365_transfer_runs_at_constant_lr():

@@ -1,0 +1,12 @@
+"""EVA-01-g on Objects365 v2, second part of the intermediate stage: ``eva01_giant_cascade_1024.py`` continued at
+LSJ 1280 for 45k iterations (5k warmup to lr 1e-4, constant after), 380k Objects365 iterations in all, as BAAI's
+released ``eva_o365``. Its result starts ``COCO/eva01_giant_cascade_1280.py`` and ``LVIS/...``.
+
+    eva det train --config-file det/configs/Objects365/eva01_giant_cascade_1280.py \\
+        --init-checkpoint work_dirs/o365_eva01_1024/model_final.pth
+"""
+from ..common.recipe import apply_recipe
+from .eva01_giant_cascade_1024 import dataloader, lr_multiplier, model, optimizer, recipe, train
+
+recipe = dict(recipe, img_size=1280, test_size=1280, max_iter=45000, warmup_iters=5000)
+apply_recipe(recipe, model, dataloader, optimizer, train, lr_multiplier)
