@@ -29,7 +29,7 @@ demo: setup
 	$(VPY) -m eva.backbone.cli demo --work-dir work_dirs/demo
 	$(VPY) -m eva.backbone.cli cls demo --pretrained work_dirs/demo/backbone.safetensors --work-dir work_dirs/demo_cls
 	$(VPY) -m eva.backbone.cli seg train $(SEG_DEMO)
-	$(VPY) -m eva.backbone.cli seg demo $(SEG_DEMO) work_dirs/demo_seg/iter_400.pth \
+	$(VPY) -m eva.backbone.cli seg demo $(SEG_DEMO) work_dirs/demo_seg/iter_700.pth \
 		datasets/eva_seg_composites/val/img/00000.jpg work_dirs/demo_seg/overlay.png
 	$(VPY) -m eva.backbone.cli video train $(VIDEO_DEMO)
 	$(VPY) -m eva.backbone.cli video demo $(VIDEO_DEMO) work_dirs/demo_video/epoch_12.pth \

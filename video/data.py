@@ -46,7 +46,8 @@ def frame_order(order: str, clip_len: int, key: str) -> np.ndarray:
     if order != "shuffled":
         raise ValueError(f"unknown frame order {order!r}; expected one of {ORDERS}")
     if clip_len < 3:
-        raise ValueError(f"a shuffled order needs clip_len >= 3 (2 frames have only forward and reversed), got {clip_len}")
+        raise ValueError(f"a shuffled order needs clip_len >= 3 (2 frames have only forward and reversed), "
+                         f"got {clip_len}")
     rng = np.random.default_rng(zlib.crc32(key.encode()))
     while True:
         perm = rng.permutation(clip_len)
