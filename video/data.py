@@ -125,9 +125,6 @@ def write_motion_clips(root, sources: Optional[Sequence] = None, clip_len: int =
         meta = json.loads(meta_file.read_text())
         if meta.get("settings") == settings:
             return meta["counts"]
-    if (root / "clips").is_dir():  # a set written with other settings: its clips would linger unlisted
-        for stale in (root / "clips").glob("*.mp4"):
-            stale.unlink()
     (root / "clips").mkdir(parents=True, exist_ok=True)
     lines: Dict[str, List[str]] = {"train": [], "val": []}
     for src in sources:
@@ -151,6 +148,10 @@ def write_motion_clips(root, sources: Optional[Sequence] = None, clip_len: int =
     for split, rows in lines.items():
         (root / f"{split}.txt").write_text("\n".join(rows) + "\n")
     (root / "classes.txt").write_text("\n".join(classes) + "\n")
+    listed = {row.split()[0] for rows in lines.values() for row in rows}
+    for clip in (root / "clips").glob("*.mp4"):  # left by a set written with other settings (never a listed one)
+        if f"clips/{clip.name}" not in listed:
+            clip.unlink()
     counts = {k: len(v) for k, v in lines.items()}
     meta_file.write_text(json.dumps(dict(settings=settings, counts=counts), indent=1))
     return counts

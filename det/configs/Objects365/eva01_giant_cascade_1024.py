@@ -5,7 +5,9 @@ part, ``eva01_giant_cascade_1280.py``, continues at 1280.
 
 Sources: BAAI's released ``eva_o365`` saw 380k Objects365 iterations (EVA det README); their Objects365 configs
 for the 1B model (left in the EVA-02 det tree) train at 1024 with the numbers above, then at 1280 with 5k warmup
-and an lr step 45k iterations in. Splitting the 380k as 335k + 45k is our reading of those two files.
+and an lr step 45k iterations in. Splitting the 380k as 335k + 45k, stopping the second part at that step, is
+our reading of those two files. BAAI also trained on Objects365's train set plus 50k of its val images; add
+yours to ``dataloader.train.dataset.names``.
 
 Start from the MIM checkpoint: ``model.backbone.net.pretrained=eva_psz14.pt`` (converted 14 -> 16 on load).
 Objects365 is not built into detectron2: ``common/objects365.py`` registers it from ``datasets/objects365/``."""
@@ -22,5 +24,6 @@ recipe = dict(variant="eva_giant_patch14_224", img_size=1024, test_size=1024, wi
 apply_recipe(recipe, model, dataloader, optimizer, train, lr_multiplier)
 model.backbone.net.update(rel_pos=True)  # EVA-01: decomposed relative positions
 to_objects365(model, dataloader)
+train.output_dir = "work_dirs/o365_eva01_1024"
 train.checkpointer.period = 5000
 train.eval_period = 20000

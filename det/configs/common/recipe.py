@@ -1,6 +1,6 @@
 """One place that turns a recipe's numbers into config fields, so each recipe file holds only its numbers."""
 from detectron2.config import LazyCall as L
-from fvcore.common.param_scheduler import CosineParamScheduler
+from fvcore.common.param_scheduler import ConstantParamScheduler
 
 from eva.backbone import model_args
 
@@ -25,7 +25,7 @@ def apply_recipe(recipe, model, dataloader, optimizer, train, lr_multiplier):
     train.max_iter = r["max_iter"]
     train.model_ema.enabled = r["ema"]
     if r.get("constant_lr"):
-        lr_multiplier.scheduler = L(CosineParamScheduler)(start_value=1.0, end_value=1.0)
+        lr_multiplier.scheduler = L(ConstantParamScheduler)(value=1.0)
     else:
         lr_multiplier.scheduler.milestones = r["milestones"]
     lr_multiplier.warmup_length = r["warmup_iters"] / r["max_iter"]

@@ -47,7 +47,7 @@ val_dataloader = dict(
     dataset=dict(_delete_=True, type="MotionClipsDataset", data_root=_data, split="val", clip_len=recipe["frames"],
                  pipeline=test_pipeline, test_mode=True))
 test_dataloader = val_dataloader
-val_evaluator = [dict(type="AccMetric"), dict(type="MotionFactorsMetric")]  # joint top-1 / top-5; speed, direction
+val_evaluator = [dict(type="AccMetric"), dict(type="MotionFactorsMetric")]  # joint top-1 / top-5; speed, order
 test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=recipe["epochs"], val_begin=recipe["epochs"], val_interval=recipe["epochs"])
 optim_wrapper = dict(accumulative_counts=1, optimizer=dict(lr=recipe["lr"], betas=(0.9, 0.999)),
