@@ -6,9 +6,9 @@ mmaction2's plain ``VideoDataset`` layout (``<split>.txt`` lines ``clips/<name>.
 own pipeline.
 
 The default orders are forward and shuffled, not forward and reversed: the arrow of time is not learnable from
-these scenes (pedestrians walk both ways, static cameras: the set is nearly time-symmetric). Measured: a CNN
-on frames and frame differences stays at 50% forward / reversed even on the training windows, while it tells
-shuffled from forward on held-out windows 98% of the time."""
+these scenes (pedestrians walk both ways, static cameras: the set is nearly time-symmetric). Measured once with
+a one-off probe, not shipped: a CNN on frames and frame differences stays at 50% forward / reversed even on the
+training windows, while it tells shuffled from forward on held-out windows 98% of the time."""
 from __future__ import annotations
 
 import json
