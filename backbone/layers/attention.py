@@ -70,6 +70,17 @@ class Attention(nn.Module):
             return self.qkv.bias
         return torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
 
+    @torch.no_grad()
+    def fold_qkv_bias_(self) -> "Attention":
+        """Move learned q/v biases into ``qkv.bias``, making ``qkv`` a plain ``nn.Linear`` that can be swapped
+        (FP8 inference of a frozen model). The function is unchanged; ``state_dict`` keys change
+        (``q_bias``/``v_bias`` -> ``qkv.bias``), so fold only models that are not saved as checkpoints."""
+        if self.q_bias is not None:
+            bias = self._qkv_bias()
+            self.q_bias = self.v_bias = None
+            self.qkv.bias = nn.Parameter(bias, requires_grad=self.qkv.weight.requires_grad)
+        return self
+
     def forward(
             self,
             x: torch.Tensor,
@@ -88,7 +99,8 @@ class Attention(nn.Module):
             ``[B, N, C]``.
         """
         b, n, c = x.shape
-        qkv = F.linear(x, self.qkv.weight, self._qkv_bias()).view(b, n, 3, self.num_heads, self.head_dim)
+        qkv = self.qkv(x) if self.q_bias is None else F.linear(x, self.qkv.weight, self._qkv_bias())
+        qkv = qkv.view(b, n, 3, self.num_heads, self.head_dim)
         if rope is not None:
             cos, sin = rope
             if cos.shape[0] != n:

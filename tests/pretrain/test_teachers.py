@@ -70,3 +70,32 @@ def test_teacher_in_bf16_and_compiled_gives_the_fp32_targets():
     a, b = ref(images, (4, 4)), fast(images, (4, 4))
     assert b.dtype == torch.float32 and not b.requires_grad
     assert ((b - a).norm() / a.norm()).item() < 2e-2  # bf16 operands
+
+
+def test_fp8_teacher_gives_the_fp32_targets_within_fp8_rounding():
+    torch.manual_seed(0)
+    kw = dict(type="eva_clip", variant="eva_giant_patch14_clip_224", embed_dim=32, depth=2, img_size=56,
+              allow_random=True)
+    ref = build_teacher(kw)
+    for blk in ref.tower.blocks:  # learned q/v biases, so folding them into qkv.bias is exercised
+        torch.nn.init.normal_(blk.attn.q_bias, std=0.5), torch.nn.init.normal_(blk.attn.v_bias, std=0.5)
+    fp8 = build_teacher(dict(kw, dtype="bf16"))
+    fp8.tower.load_state_dict(ref.tower.state_dict())
+    fp8.optimize("fp8", compile=dict(backend="aot_eager", fullgraph=True))
+    blk = fp8.tower.blocks[0]
+    assert type(blk.mlp.fc1).__name__ == "Float8Linear" and blk.mlp.fc1.weight.dtype == torch.float8_e4m3fn
+    assert type(blk.attn.qkv).__name__ == "Float8Linear" and blk.attn.q_bias is None
+    assert type(blk.mlp.fc2) is torch.nn.Linear  # kept bf16: its GELU input is costly to quantise row-wise
+    images = torch.rand(2, 3, 56, 56)
+    a, b = ref(images, (4, 4)), fp8(images, (4, 4))
+    assert b.dtype == torch.float32
+    rel = ((b - a).norm() / a.norm()).item()
+    assert 5e-3 < rel < 0.1  # e4m3 keeps 3 mantissa bits: coarser than bf16, far from a broken GEMM
+    assert torch.nn.functional.cosine_similarity(a, b, dim=-1).min() > 0.99
+
+
+def test_teacher_dtype_is_checked():
+    with pytest.raises(ValueError, match="teacher dtype must be one of"):
+        build_teacher(dict(type="pixel", dtype="int8"))
+    with pytest.raises(ValueError, match="no linear layer FP8 can run"):
+        build_teacher(dict(type="pixel", dtype="fp8"))

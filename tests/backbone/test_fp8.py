@@ -1,0 +1,49 @@
+"""FP8 inference linear layers (``eva.backbone.layers.fp8``) against the fp64 product, and the q/v-bias fold."""
+import pytest
+import torch
+from torch import nn
+
+from eva.backbone.layers import Attention
+from eva.backbone.layers.fp8 import FP8_MAX, Float8Linear, convert_to_float8_, quantize_rows
+
+
+def test_row_wise_quantisation_round_trips_within_e4m3_rounding():
+    torch.manual_seed(0)
+    x = torch.randn(64, 128) * torch.logspace(-3, 3, 64)[:, None]  # rows six decades apart
+    q, scale = quantize_rows(x)
+    assert q.dtype == torch.float8_e4m3fn and scale.shape == (64, 1)
+    assert torch.allclose(q.float().abs().amax(1), torch.full((64,), FP8_MAX))  # every row uses the full range
+    err = (q.float() * scale - x).abs() / x.abs().amax(1, keepdim=True)
+    assert err.max() < 2 ** -4  # half an e4m3 step at the top of the range
+
+
+def test_float8_linear_matches_the_fp64_product():
+    torch.manual_seed(0)
+    lin = nn.Linear(96, 48)
+    x = torch.randn(2, 7, 96)
+    x[..., 5] *= 30  # an outlier channel, as transformer activations have
+    ref = nn.functional.linear(x.double(), lin.weight.double(), lin.bias.double())
+    out = Float8Linear(lin)(x)
+    assert out.shape == (2, 7, 48) and out.dtype == torch.bfloat16
+    rel = ((out.double() - ref).norm() / ref.norm()).item()
+    assert 1e-3 < rel < 0.06  # FP8 rounding, not a bf16 product and not garbage
+
+
+def test_conversion_skips_layers_fp8_cannot_tile_and_those_kept():
+    net = nn.Sequential(nn.Linear(32, 64), nn.GELU(), nn.Linear(64, 10), nn.Linear(10, 32))
+    assert convert_to_float8_(net, keep=lambda name, lin: name == "0") == []
+    with pytest.raises(ValueError, match="divisible by 16"):
+        Float8Linear(nn.Linear(32, 10))
+    assert convert_to_float8_(nn.Sequential(nn.Linear(32, 64))) == ["0"]
+
+
+def test_folding_qv_biases_keeps_the_function():
+    torch.manual_seed(0)
+    attn = Attention(64, num_heads=4, qkv_bias="qv")
+    nn.init.normal_(attn.q_bias), nn.init.normal_(attn.v_bias)
+    x = torch.randn(2, 9, 64)
+    ref = attn(x)
+    attn.fold_qkv_bias_()
+    assert attn.q_bias is None and attn.v_bias is None
+    torch.testing.assert_close(attn.qkv.bias[64:128], torch.zeros(64))
+    torch.testing.assert_close(attn(x), ref)
