@@ -42,6 +42,7 @@ class SwiGLU(nn.Module):
         self.norm = norm_layer(hidden_dim) if norm_layer is not None else None
         self.fc2 = nn.Linear(self.padded_dim, dim)
         self.drop2 = nn.Dropout(drop)
+        self.packed_fc1: Optional[bool] = None  # one fc1 GEMM (True) or two (False); None: one except on the CPU
         if self.padded_dim != hidden_dim:
             self._register_state_dict_hook(SwiGLU._unpad_state_dict)
             self._register_load_state_dict_pre_hook(self._pad_state_dict)
@@ -90,7 +91,14 @@ class SwiGLU(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., dim]`` -> ``[..., dim]``."""
-        gate, value = self.fc1(x).chunk(2, dim=-1)
+        if self.packed_fc1 if self.packed_fc1 is not None else x.device.type != "cpu":
+            gate, value = self.fc1(x).chunk(2, dim=-1)  # one GEMM; compiled, the gate fuses into one kernel
+        else:
+            # eager CPU: two GEMMs on the weight's row halves give contiguous gate and value, so the elementwise
+            # gate and its backward (no concatenation of the halves' gradients) run faster; measured 2-3% of an
+            # EVA-02-S/B training step on 2 cores. Same parameters, same function.
+            w, b, p = self.fc1.weight, self.fc1.bias, self.padded_dim
+            gate, value = F.linear(x, w[:p], b[:p]), F.linear(x, w[p:], b[p:])
         x = self.drop1(self.act(gate) * value)
         if self.norm is not None:
             if self.num_pad:

@@ -36,6 +36,20 @@ def test_padded_swiglu_is_the_same_function_and_gradient(sub_ln):
     assert not padded.fc2.weight.grad[:, h:].any()
 
 
+def test_one_and_two_fc1_gemms_are_the_same_function_and_gradient():
+    _, packed = _swiglu_pair()
+    halves = SwiGLU(32, 90, lambda d: nn.LayerNorm(d, eps=1e-6))
+    halves.load_state_dict(packed.state_dict())
+    packed.packed_fc1, halves.packed_fc1 = True, False
+    x = torch.randn(3, 7, 32)
+    y0, y1 = packed(x), halves(x)
+    torch.testing.assert_close(y1, y0, atol=1e-6, rtol=1e-6)
+    g = torch.randn_like(y0)
+    y0.backward(g), y1.backward(g)
+    for name, p in packed.named_parameters():
+        torch.testing.assert_close(halves.get_parameter(name).grad, p.grad, atol=1e-5, rtol=1e-5)
+
+
 def test_padding_survives_adamw_with_weight_decay_and_checkpoints_use_true_width():
     _, padded = _swiglu_pair()
     opt = torch.optim.AdamW(padded.parameters(), lr=1e-2, weight_decay=0.1)
