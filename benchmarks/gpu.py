@@ -160,7 +160,7 @@ def infer_fn(model, x, b: Bench):
 def sizes(smoke: bool) -> dict:
     if smoke:
         return dict(cls_img=56, cls_bs=2, train_bs=2, depth=2, det_l=(128, 2, 4), det_g=(128, 1, 4),
-                    mim_bs=2, giant_depth=1, giant_bs=2, plan=[("eva02_tiny_patch14_224", "cls", 112, 4)])
+                    mim_bs=2, giant_depth=1, giant_bs=1, plan=[("eva02_tiny_patch14_224", "cls", 112, 4)])
     return dict(cls_img=224, cls_bs=128, train_bs=64, depth=None, det_l=(1024, 2, 16), det_g=(1280, 1, 16),
                 mim_bs=64, giant_depth=None, giant_bs=32,
                 plan=[("eva02_base_patch14_224", "cls", 224, 64), ("eva02_large_patch14_224", "cls", 224, 32),

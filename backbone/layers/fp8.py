@@ -1,9 +1,11 @@
-"""FP8 (e4m3) inference for frozen linear layers: the MIM teacher's GEMMs at twice the bf16 tensor-core rate.
+"""FP8 (e4m3) inference for frozen linear layers, for the MIM teacher's GEMMs.
 
 Weights are quantised once, with one scale per output channel; activations are quantised on the fly, with one
-scale per token (row). Both scales go to ``torch._scaled_mm``, which multiplies in FP8 and accumulates in fp32.
-Row-wise scales keep the error near bf16's for transformer activations, whose outlier channels would swamp a
-single per-tensor scale. Under ``torch.compile`` the activation quantisation fuses into the producing kernel.
+scale per token (row). Both scales go to ``torch._scaled_mm``. Row-wise scales keep transformer activations,
+whose outlier channels would swamp a single per-tensor scale, usable; the error is still e4m3's (3 mantissa
+bits), several times bf16's. On an H200 these GEMMs ran 1.5-1.7x the bf16 rate at EVA-01-g's shapes
+(``benchmarks/results/gpu_h200_profile_2026-11-28.json``). Under ``torch.compile`` the activation quantisation
+fuses into the kernel that produces the activation.
 
 Only for modules that never train: there is no backward.
 """
@@ -39,8 +41,8 @@ class Float8Linear(nn.Module):
     Args:
         linear: the layer to convert; its ``in_features`` and ``out_features`` must be multiples of 16 (the
             FP8 tensor-core tile).
-        fast_accum: Hopper's fast FP8 accumulation (``torch._scaled_mm(use_fast_accum=True)``): 7% faster
-            GEMMs on an H200, with an error far under e4m3's own rounding.
+        fast_accum: Hopper's fast FP8 accumulation (``torch._scaled_mm(use_fast_accum=True)``), which does not
+            keep every partial sum in fp32: 2-15% faster GEMMs on an H200 at EVA-01-g's shapes.
     """
 
     def __init__(self, linear: nn.Linear, fast_accum: bool = True):
@@ -55,6 +57,17 @@ class Float8Linear(nn.Module):
         self.register_buffer("weight_scale", w_scale.t().contiguous())  # [1, out] fp32
         bias = linear.bias
         self.register_buffer("bias", None if bias is None else bias.detach().to(torch.bfloat16))
+
+    def _apply(self, fn, recurse=True):
+        # .to(dtype) / .half() / .float() must not recast the e4m3 weight or its fp32 scales: keep their dtypes,
+        # follow only device moves
+        w, scale = self.weight, self.weight_scale
+        super()._apply(fn, recurse)
+        if self.weight.dtype != FP8:
+            self.weight = w.to(self.weight.device)
+        if self.weight_scale.dtype != torch.float32:
+            self.weight_scale = scale.to(self.weight_scale.device)
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., in_features]`` -> ``[..., out_features]`` bf16."""

@@ -37,12 +37,15 @@ class Teacher(nn.Module):
 
         Args:
             dtype: ``"bf16"``/``"fp16"``/``"fp32"`` weights (it never trains, so it needs no fp32 master copy),
-                or ``"fp8"``: bf16, with the linear layers (all but the MLP's ``fc2``) e4m3 GEMMs with row-wise
-                scales (:class:`~eva.backbone.layers.fp8.Float8Linear`; needs an sm89+ GPU, or the CPU). On an
-                H200 the EVA-CLIP-g teacher runs 10% faster than in bf16; its targets differ from fp32's by 6%
-                relative (bf16: 1.3%), cosine above 0.99 (``benchmarks/gpu_profile.py --what teacher_variants``).
+                or ``"fp8"``: bf16, with the linear layers (all but the MLP's second) e4m3 GEMMs with row-wise
+                scales (:class:`~eva.backbone.layers.fp8.Float8Linear`; an NVIDIA sm89+ GPU, or the CPU for
+                tests). On an H200 the EVA-CLIP-g teacher ran 10% faster than in bf16; its targets differed from
+                fp32's by 6% relative (bf16: 1.3%), cosine above 0.99
+                (``benchmarks/gpu_profile.py --what teacher_variants``). The precision is set once.
             compile: ``torch.compile`` of :meth:`features` (``True`` or a dict of ``torch.compile`` arguments).
         """
+        if dtype is not None and getattr(self, "fp8", False):
+            raise ValueError("this teacher already runs in FP8 and cannot change precision: build a new one")
         if dtype is not None:
             dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "fp8": torch.bfloat16}
             if dtype not in dtypes:
@@ -60,10 +63,18 @@ class Teacher(nn.Module):
         for m in self.modules():
             if isinstance(m, Attention):
                 m.fold_qkv_bias_()
-        # fc2 stays bf16: its input's per-row FP8 scale needs a row reduction over GELU's output, which inductor
-        # fuses into one two-pass kernel that recomputes GELU (0.43 ms against GELU's 0.16 ms per block at b64 on
-        # an H200) and so cancels fc2's faster GEMM; measured, keeping it bf16 is faster and closer to fp32
-        if not convert_to_float8_(self, keep=lambda name, linear: name.endswith("mlp.fc2")):
+        # layers read through their weight (timm's EVA/BEiT attention with q/v biases) cannot be swapped
+        direct = {f"{name}.qkv" if name else "qkv" for name, m in self.named_modules()
+                  if getattr(m, "q_bias", None) is not None}
+
+        # The MLP's second layer (fc2; c_proj in OpenCLIP) stays bf16: its input's per-row FP8 scale needs a row
+        # reduction over GELU's output, which inductor fuses into one two-pass kernel that recomputes GELU (0.43 ms
+        # against GELU's 0.16 ms per block at b64 on an H200) and so cancels fc2's faster GEMM; measured, keeping it
+        # bf16 is faster and closer to fp32
+        def keep(name, linear):
+            return name in direct or name.endswith(("mlp.fc2", "mlp.c_proj"))
+
+        if not convert_to_float8_(self, keep=keep):
             raise ValueError(f"{type(self).__name__} has no linear layer FP8 can run; use dtype='bf16'")
         self.fp8 = True
 
@@ -83,8 +94,9 @@ class Teacher(nn.Module):
         x = images.float()
         if tuple(x.shape[-2:]) != self.input_size:  # resized in fp32: antialiasing has no bf16 kernel on CPU
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False, antialias=True)
-        if getattr(self, "fp8", False) and x.is_cuda and torch.cuda.get_device_capability(x.device) < (8, 9):
-            raise RuntimeError(f"the FP8 teacher needs an sm89+ GPU (Ada, Hopper or newer), this is "
+        if getattr(self, "fp8", False) and x.is_cuda and (
+                torch.version.hip is not None or torch.cuda.get_device_capability(x.device) < (8, 9)):
+            raise RuntimeError(f"the FP8 teacher needs an NVIDIA sm89+ GPU (Ada, Hopper or newer), this is "
                                f"{torch.cuda.get_device_name(x.device)}: build it with dtype='bf16'")
         x = x.to(self.mean.dtype)
         feats = getattr(self, "_features", self.features)((x - self.mean) / self.std)

@@ -41,11 +41,14 @@ def test_one_and_two_fc1_gemms_are_the_same_function_and_gradient():
     halves = SwiGLU(32, 90, lambda d: nn.LayerNorm(d, eps=1e-6))
     halves.load_state_dict(packed.state_dict())
     packed.packed_fc1, halves.packed_fc1 = True, False
-    x = torch.randn(3, 7, 32)
-    y0, y1 = packed(x), halves(x)
+    x0, x1 = (torch.randn(3, 7, 32).requires_grad_() for _ in range(2))
+    with torch.no_grad():
+        x1.copy_(x0)
+    y0, y1 = packed(x0), halves(x1)
     torch.testing.assert_close(y1, y0, atol=1e-6, rtol=1e-6)
     g = torch.randn_like(y0)
     y0.backward(g), y1.backward(g)
+    torch.testing.assert_close(x1.grad, x0.grad, atol=1e-5, rtol=1e-5)
     for name, p in packed.named_parameters():
         torch.testing.assert_close(halves.get_parameter(name).grad, p.grad, atol=1e-5, rtol=1e-5)
 

@@ -26,7 +26,14 @@ def test_float8_linear_matches_the_fp64_product():
     out = Float8Linear(lin)(x)
     assert out.shape == (2, 7, 48) and out.dtype == torch.bfloat16
     rel = ((out.double() - ref).norm() / ref.norm()).item()
-    assert 1e-3 < rel < 0.06  # FP8 rounding, not a bf16 product and not garbage
+    assert 1e-2 < rel < 0.06  # FP8 rounding: above a bf16 product's ~3e-3, far below garbage
+
+
+def test_dtype_casts_leave_the_fp8_weight_and_scales_alone():
+    layer = Float8Linear(nn.Linear(32, 16)).to(torch.float32)
+    layer.half().bfloat16()
+    assert layer.weight.dtype == torch.float8_e4m3fn and layer.weight_scale.dtype == torch.float32
+    assert layer(torch.randn(4, 32)).shape == (4, 16)
 
 
 def test_conversion_skips_layers_fp8_cannot_tile_and_those_kept():
