@@ -149,6 +149,19 @@ def train_step_fn(model, x, b: Bench, head_loss=True):
     return step
 
 
+def mim_step_fn(model, images, mask, b: Bench):
+    """One MIM training step (teacher targets, student loss, backward, fused AdamW) of ``EVAMIM`` ``model``."""
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5, fused=b.cuda)
+
+    def step():
+        with autocast(b):
+            loss = model.loss(images, mask)["loss"]
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    return step
+
+
 def infer_fn(model, x, b: Bench):
     def run():
         with torch.inference_mode(), autocast(b):
@@ -371,14 +384,7 @@ def section_mim(b: Bench, s):
             got = model.teacher(images[:8], grid)
         cos = F.cosine_similarity(got, ref, dim=-1)
         mask = torch.rand(bs, *grid, device=b.device) < 0.4
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5, fused=b.cuda)
-
-        def step():
-            with autocast(b):
-                loss = model.loss(images, mask)["loss"]
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
+        step = mim_step_fn(model, images, mask, b)
 
         def teacher_only():
             with autocast(b):
@@ -390,7 +396,7 @@ def section_mim(b: Bench, s):
                  ms=step_ms, img_s=bs / step_ms * 1e3, teacher_ms=teacher_ms, teacher_share=teacher_ms / step_ms,
                  targets_rel_err_vs_fp32=rel_err(got, ref), targets_cos_mean=cos.mean().item(),
                  targets_cos_min=cos.min().item())
-        del model, opt, step
+        del model, step
         _free(b)
 
 

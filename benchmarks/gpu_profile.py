@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gpu import Bench, rel_err, section_peak  # noqa: E402  (the same timing harness)
+from gpu import Bench, mim_step_fn, rel_err, section_peak  # noqa: E402  (the same timing harness)
 
 FP8 = torch.float8_e4m3fn
 
@@ -181,8 +181,6 @@ def part_giant_variants(b: Bench, out: dict):
 
 
 def part_teacher_variants(b: Bench, out: dict):
-    from eva.backbone.layers import Attention
-    from eva.backbone.layers.fp8 import convert_to_float8_
     from eva.pretrain.objective import EVAMIM
     from eva.pretrain.teachers import build_teacher
     images = torch.rand(64, 3, 224, 224, device="cuda")
@@ -206,11 +204,7 @@ def part_teacher_variants(b: Bench, out: dict):
         t.load_state_dict(state)
         if all_linears:
             t.optimize("bf16")
-            for mod in t.modules():
-                if isinstance(mod, Attention):
-                    mod.fold_qkv_bias_()
-            convert_to_float8_(t)
-            t.fp8 = True
+            t._to_float8(keep_mlp_out=False)
         else:
             t.optimize(dtype)
         t._compile(dict(dynamic=False, **kw))
@@ -238,15 +232,7 @@ def part_teacher_variants(b: Bench, out: dict):
     model.student.compile_blocks(dynamic=False)
     grid = model.student.feature_grid((224, 224))
     mask = torch.rand(64, *grid, device="cuda") < 0.4
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5, fused=True)
-
-    def step():
-        with torch.autocast("cuda", dtype=torch.bfloat16):
-            loss = model.loss(images, mask)["loss"]
-        loss.backward()
-        opt.step()
-        opt.zero_grad(set_to_none=True)
-    ms = b.time_ms(step)
+    ms = b.time_ms(mim_step_fn(model, images, mask, b))
     b.record("mim", f"MIM step EVA-02-L + EVA-CLIP-g b64, teacher {label}, compiled student", ms=ms,
              img_s=64 / ms * 1e3, teacher_ms=teacher_ms, teacher_share=teacher_ms / ms)
     out["teacher_variants"] = [r for r in b.rows if r["section"] in ("teacher", "mim")]

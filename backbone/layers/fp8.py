@@ -87,19 +87,26 @@ class Float8Linear(nn.Module):
 def convert_to_float8_(module: nn.Module, keep: Optional[Callable[[str, nn.Linear], bool]] = None) -> list[str]:
     """Replace, in place, every ``nn.Linear`` of a frozen ``module`` by :class:`Float8Linear`.
 
+    Our :class:`~eva.backbone.layers.Attention` layers get their q/v biases folded into ``qkv`` first
+    (:meth:`~eva.backbone.layers.Attention.fold_qkv_bias_`); a ``qkv`` that other code reads through its weight
+    (timm's EVA/BEiT attention with ``q_bias``) is left as it is.
+
     Args:
-        module: the model; attention's q/v biases should be folded first
-            (:meth:`~eva.backbone.layers.Attention.fold_qkv_bias_`), since it otherwise reads ``qkv.weight``.
+        module: the model.
         keep: ``keep(name, linear)`` -> True leaves that layer as it is. Layers whose widths are not multiples
             of 16 are always kept.
 
     Returns:
         The names of the converted layers.
     """
+    from .attention import Attention
     converted = []
     for name, child in list(module.named_modules()):
+        if isinstance(child, Attention):
+            child.fold_qkv_bias_()
+        read_through_weight = getattr(child, "q_bias", None) is not None
         for attr, sub in list(child.named_children()):
-            if type(sub) is not nn.Linear:
+            if type(sub) is not nn.Linear or (read_through_weight and attr == "qkv"):
                 continue
             full = f"{name}.{attr}" if name else attr
             if sub.in_features % 16 or sub.out_features % 16 or (keep is not None and keep(full, sub)):

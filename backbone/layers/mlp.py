@@ -96,8 +96,8 @@ class SwiGLU(nn.Module):
             gate, value = self.fc1(x).chunk(2, dim=-1)  # one GEMM; compiled, the gate fuses into one kernel
         else:
             # eager CPU: two GEMMs on the weight's row halves give contiguous gate and value, so the elementwise
-            # gate and its backward (no concatenation of the halves' gradients) run faster: in-process A/B runs
-            # measured 1.7% (EVA-02-S) and 2.7% (B) of a training step on 2 cores. Same parameters, same function.
+            # gate and its backward (no concatenation of the halves' gradients) run faster (benchmarks/backbone.py;
+            # README, CPU). Same parameters, same function.
             w, b, p = self.fc1.weight, self.fc1.bias, self.padded_dim
             gate, value = F.linear(x, w[:p], b[:p]), F.linear(x, w[p:], b[p:])
         x = self.drop1(self.act(gate) * value)

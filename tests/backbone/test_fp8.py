@@ -54,3 +54,17 @@ def test_folding_qv_biases_keeps_the_function():
     assert attn.q_bias is None and attn.v_bias is None
     torch.testing.assert_close(attn.qkv.bias[64:128], torch.zeros(64))
     torch.testing.assert_close(attn(x), ref)
+
+
+def test_conversion_folds_our_attention_and_leaves_a_qkv_read_through_its_weight():
+    ours = Attention(64, num_heads=4, qkv_bias="qv")
+    nn.init.normal_(ours.q_bias)
+
+    class ReadsWeight(nn.Module):  # timm's EVA/BEiT attention: F.linear(x, self.qkv.weight, cat(q_bias, ...))
+        def __init__(self):
+            super().__init__()
+            self.qkv, self.q_bias, self.proj = nn.Linear(64, 192, bias=False), nn.Parameter(torch.zeros(64)), \
+                nn.Linear(64, 64)
+
+    assert convert_to_float8_(nn.ModuleDict(dict(ours=ours, peer=ReadsWeight()))) == ["ours.qkv", "ours.proj", "peer.proj"]
+    assert ours.q_bias is None
