@@ -311,10 +311,10 @@ class EVAViT(nn.Module):
         window = (self.rope((self.window_size, self.window_size), device) if self.window_size else None)
         return self.rope(grid, device, self.num_prefix_tokens), window
 
-    def _run_blocks(self, x: torch.Tensor, grid: Tuple[int, int], stop: Optional[int] = None):
-        """Yield ``(index, tokens)`` after each block."""
+    def _run_blocks(self, x: torch.Tensor, grid: Tuple[int, int], stop: Optional[int] = None, start: int = 0):
+        """Yield ``(index, tokens)`` after each of blocks ``start .. stop - 1`` (adapters run the trunk in stages)."""
         rope_global, rope_window = self._rope_tables(grid, x.device)
-        for i, blk in enumerate(self.blocks[:stop]):
+        for i, blk in enumerate(self.blocks[start:stop], start):
             rope = rope_window if blk.window_size else rope_global
             if self.grad_checkpointing and torch.is_grad_enabled():
                 x = checkpoint(blk, x, grid, rope, use_reentrant=False)

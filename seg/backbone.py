@@ -43,7 +43,14 @@ class EVASegBackbone(EVAViT):
             raise ValueError(f"out_indices {bad} out of range for a {depth}-block {variant}")
         self.variant, self.out_indices = variant, tuple(i % depth for i in out_indices)
         self.set_grad_checkpointing(grad_checkpointing)
-        self.load_report = load_pretrained(self, pretrained, fresh=(), unused=UNUSED_KEYS) if pretrained else None
+        self.load_report = self.load_backbone(pretrained)
+
+    #: parameter prefixes a subclass adds on top of the ViT (initialised by it, absent from backbone checkpoints).
+    FRESH: Tuple[str, ...] = ()
+
+    def load_backbone(self, pretrained: Optional[str]):
+        """Load a backbone checkpoint (ours, BAAI's, timm's; 14-pixel patches converted); returns its report."""
+        return load_pretrained(self, pretrained, fresh=self.FRESH, unused=UNUSED_KEYS) if pretrained else None
 
     def init_weights(self, *args, **kwargs) -> None:
         """Constructor-time initialisation only: mmengine's later ``init_weights()`` call (no arguments) must not

@@ -1,30 +1,44 @@
 # EVA-01-g + Mask2Former on COCO-Stuff-164K at 896 (EVA paper's recipe): batch 32, 60k iterations, AdamW lr 1.5e-5
-# with layer decay 0.95, drop path 0.5, 200 queries, 8 transformer-decoder layers. Features of blocks 9, 19, 29, 39
-# through mmseg's Feature2Pyramid (strides 4, 8, 16, 32) into mmseg's own Mask2FormerHead (mmdet's pixel decoder,
-# matcher and losses); slide inference with an 896 window. Built on mmseg's Mask2Former config; the ADE20K
-# stage (mask2former_eva01_giant_ade20k_896.py) starts from this model.
+# with layer decay 0.95, drop path 0.5, 200 queries, 8 transformer-decoder layers. As in BAAI's release, the ViT
+# runs inside a ViT-Adapter (four stages of ten blocks; deformable-attention interactions with 16 heads, 4 points,
+# value width 0.5; ConvFFN 0.25; conv stem 64) that hands strides 4, 8, 16, 32 to mmseg's own Mask2FormerHead
+# (mmdet's pixel decoder, matcher and losses) at BAAI's head width 1024 (32 heads, FFN 4096); slide inference
+# with an 896 window. Built on mmseg's Mask2Former config; the ADE20K stage
+# (mask2former_eva01_giant_ade20k_896.py) starts from this model.
 _base_ = ["mmseg::mask2former/mask2former_r50_8xb2-160k_ade20k-512x512.py"]
 custom_imports = dict(imports=["mmdet.models", "eva.seg"], allow_failed_imports=False)
 
 recipe = dict(variant="eva_giant_patch14_224", crop=896, batch_size=32, iters=60000, lr=1.5e-5, layer_decay=0.95,
-              drop_path=0.5, num_queries=200, decoder_layers=8, out_indices=(9, 19, 29, 39), num_classes=171,
-              warmup_iters=1500, slide_stride=512)
+              drop_path=0.5, num_queries=200, decoder_layers=8, num_classes=171, warmup_iters=1500, slide_stride=512,
+              stages=[[0, 9], [10, 19], [20, 29], [30, 39]], head_width=1024, head_heads=32, head_ffn=4096)
 num_gpus = 8
 crop_size = (recipe["crop"], recipe["crop"])
 data_preprocessor = dict(size=crop_size)
 num_classes = recipe["num_classes"]
+width, heads, ffn = recipe["head_width"], recipe["head_heads"], recipe["head_ffn"]
 model = dict(
     data_preprocessor=data_preprocessor,
-    backbone=dict(_delete_=True, type="EVASegBackbone", variant=recipe["variant"], img_size=recipe["crop"],
-                  patch_size=16, out_indices=recipe["out_indices"], drop_path_rate=recipe["drop_path"],
-                  grad_checkpointing=True, pretrained="checkpoints/eva_psz14.pt"),
-    neck=dict(type="Feature2Pyramid", embed_dim=1408, rescales=[4, 2, 1, 0.5],
-              norm_cfg=dict(type="SyncBN", requires_grad=True)),
+    backbone=dict(_delete_=True, type="EVAAdapterBackbone", variant=recipe["variant"], img_size=recipe["crop"],
+                  patch_size=16, interaction_indexes=recipe["stages"], conv_inplane=64, deform_num_heads=16,
+                  n_points=4, deform_ratio=0.5, cffn_ratio=0.25, drop_path_rate=recipe["drop_path"],
+                  norm_cfg=dict(type="SyncBN", requires_grad=True), grad_checkpointing=True,
+                  pretrained="checkpoints/eva_psz14.pt"),
     decode_head=dict(
         in_channels=[1408] * 4,
+        feat_channels=width,
+        out_channels=width,
         num_classes=num_classes,
         num_queries=recipe["num_queries"],
-        transformer_decoder=dict(num_layers=recipe["decoder_layers"]),
+        pixel_decoder=dict(
+            encoder=dict(layer_cfg=dict(self_attn_cfg=dict(embed_dims=width, num_heads=heads),
+                                        ffn_cfg=dict(embed_dims=width, feedforward_channels=ffn))),
+            positional_encoding=dict(num_feats=width // 2)),
+        positional_encoding=dict(num_feats=width // 2),
+        transformer_decoder=dict(
+            num_layers=recipe["decoder_layers"],
+            layer_cfg=dict(self_attn_cfg=dict(embed_dims=width, num_heads=heads),
+                           cross_attn_cfg=dict(embed_dims=width, num_heads=heads),
+                           ffn_cfg=dict(embed_dims=width, feedforward_channels=ffn))),
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
     ),
     test_cfg=dict(mode="slide", crop_size=crop_size, stride=(recipe["slide_stride"],) * 2),

@@ -1,5 +1,5 @@
-"""EVA-01-g + Mask2Former: the recipe numbers, and a cut-down copy of the config that builds mmseg's own
-Mask2FormerHead (mmdet's pixel decoder, Hungarian matcher, losses) and trains a step on the CPU."""
+"""EVA-01-g + ViT-Adapter + Mask2Former: the recipe numbers, and a cut-down copy of the config that builds mmseg's
+own Mask2FormerHead (mmdet's pixel decoder, Hungarian matcher, losses) and trains a step on the CPU."""
 from pathlib import Path
 
 import pytest
@@ -23,11 +23,21 @@ def _ratios(cfg):
 def test_cocostuff_recipe_numbers():
     cfg = Config.fromfile(COCO)
     bb, head = cfg.model.backbone, cfg.model.decode_head
-    assert (bb.type, bb.variant, bb.img_size, bb.patch_size, tuple(bb.out_indices), bb.drop_path_rate) == (
-        "EVASegBackbone", "eva_giant_patch14_224", 896, 16, (9, 19, 29, 39), 0.5)
+    assert (bb.type, bb.variant, bb.img_size, bb.patch_size, bb.drop_path_rate) == (
+        "EVAAdapterBackbone", "eva_giant_patch14_224", 896, 16, 0.5)
+    # BAAI's ViT-Adapter settings for EVA-01-g
+    assert bb.interaction_indexes == [[0, 9], [10, 19], [20, 29], [30, 39]]
+    assert (bb.conv_inplane, bb.deform_num_heads, bb.n_points, bb.deform_ratio, bb.cffn_ratio) == (64, 16, 4, 0.5, 0.25)
+    assert "neck" not in cfg.model  # the adapter makes the pyramid
     assert (head.type, head.num_queries, head.transformer_decoder.num_layers, head.num_classes) == (
         "Mask2FormerHead", 200, 8, 171)
-    assert head.in_channels == [1408] * 4 and cfg.model.neck.embed_dim == 1408
+    assert head.in_channels == [1408] * 4 and head.feat_channels == head.out_channels == 1024
+    enc, dec = head.pixel_decoder.encoder.layer_cfg, head.transformer_decoder.layer_cfg
+    assert (enc.self_attn_cfg.embed_dims, enc.self_attn_cfg.num_heads, enc.ffn_cfg.feedforward_channels) == (
+        1024, 32, 4096)
+    for attn in (dec.self_attn_cfg, dec.cross_attn_cfg):
+        assert (attn.embed_dims, attn.num_heads) == (1024, 32)
+    assert dec.ffn_cfg.feedforward_channels == 4096 and head.positional_encoding.num_feats == 512
     assert cfg.train_dataloader.batch_size * cfg.num_gpus == 32 and cfg.train_cfg.max_iters == 60000
     opt = cfg.optim_wrapper
     assert (opt.optimizer.lr, opt.paramwise_cfg.layer_decay, opt.constructor) == (
@@ -56,9 +66,10 @@ def _tiny(num_classes=4):
     register_all_modules()
     cfg = Config.fromfile(COCO)
     import_modules_from_strings(**cfg.custom_imports)
-    cfg.model.backbone.update(variant="eva02_tiny_patch14_224", img_size=64, depth=4, out_indices=(0, 1, 2, 3),
-                              rope_ref_grid=4, pretrained=None, drop_path_rate=0.1, grad_checkpointing=False)
-    cfg.model.neck.update(embed_dim=192, norm_cfg=dict(type="BN", requires_grad=True))
+    cfg.model.backbone.update(variant="eva02_tiny_patch14_224", img_size=64, depth=4,
+                              interaction_indexes=[[0, 0], [1, 1], [2, 2], [3, 3]], deform_num_heads=3,
+                              norm_cfg=dict(type="BN", requires_grad=True), rope_ref_grid=4, pretrained=None,
+                              drop_path_rate=0.1, grad_checkpointing=True)
     c = 32
     head = cfg.model.decode_head
     head.update(in_channels=[192] * 4, feat_channels=c, out_channels=c, num_classes=num_classes, num_queries=10,
@@ -101,15 +112,20 @@ def test_cut_down_mask2former_trains_a_step_with_layer_decay_groups():
     groups = wrapper.optimizer.param_groups
     query = model.decode_head.query_embed.weight
     assert all(g["weight_decay"] == 0.0 for g in groups if any(p is query for p in g["params"]))
-    first = [g for g in groups if any(p is model.backbone.patch_embed.proj.weight for p in g["params"])][0]
-    assert first["lr"] == pytest.approx(1.5e-5 * 0.95 ** 5)  # embeddings: depth 4 + 1 layers of decay
-    before = model.backbone.blocks[0].attn.qkv.weight.detach().clone()
+    def lr_of(param):
+        return [g for g in groups if any(p is param for p in g["params"])][0]["lr"]
+    bb = model.backbone
+    assert lr_of(bb.patch_embed.proj.weight) == pytest.approx(1.5e-5 * 0.95 ** 5)  # depth 4 + 1 layers of decay
+    assert lr_of(bb.spm.stem[0].weight) == lr_of(bb.interactions[0].injector.gamma) == pytest.approx(1.5e-5)
+    before = bb.blocks[0].attn.qkv.weight.detach().clone()
+    gamma = bb.interactions[0].injector.gamma.detach().clone()
     losses = model.loss(torch.randn(2, 3, 64, 64), samples)
     assert {"decode.loss_cls", "decode.loss_mask", "decode.loss_dice", "decode.d1.loss_mask"} <= set(losses)
     loss, _ = model.parse_losses(losses)
     assert torch.isfinite(loss)
     wrapper.update_params(loss)
-    assert not torch.equal(before, model.backbone.blocks[0].attn.qkv.weight)
+    assert not torch.equal(before, bb.blocks[0].attn.qkv.weight)
+    assert not torch.equal(gamma, bb.interactions[0].injector.gamma)  # the adapter learns from its zero start
     model.eval()
     with torch.no_grad():
         out = model.predict(torch.randn(1, 3, 64, 64), [SegDataSample(metainfo=dict(
