@@ -237,6 +237,17 @@ class EVAViT(nn.Module):
         for blk in self.blocks:
             blk.attn.fused_attn = impl == "sdpa"
 
+    def set_gelu_epilogue(self, enable: bool = True) -> "EVAViT":
+        """Inference on CUDA: run each GELU MLP's fc1 and GELU as one GEMM (tanh GELU, within bf16 of exact).
+
+        For GELU models (EVA-01, EVA-CLIP, EVA-02-E); SwiGLU models have nothing to fuse. Returns ``self``.
+        """
+        from .layers.mlp import GeluMlp
+        for m in self.modules():
+            if isinstance(m, GeluMlp):
+                m.gelu_epilogue = enable
+        return self
+
     def freeze(self, patch_embed: bool = False, num_blocks: int = 0) -> None:
         """Stop gradients to the embeddings (``patch_embed``, position, class token) and the first blocks."""
         if patch_embed:

@@ -12,7 +12,8 @@ against the peer. Sections (each skipped when the time budget is spent, results 
              EVA-01-g 1280 vs detectron2's ``ViT`` of the same shape (peak memory too);
 - ``mim``:   EVA-02-L student + EVA-CLIP-g teacher MIM step: teacher share of the step with the bf16 and the
              FP8 compiled teacher, and how far each teacher's targets are from fp32's;
-- ``giant``: EVA-01-g/14 224 inference and training MFU (autocast, bf16 weights, two training batch sizes);
+- ``giant``: EVA-01-g/14 224 inference and training MFU (autocast, bf16 weights, fc1 + GELU as one GEMM, two
+             training batch sizes);
 - ``plan``:  ``eva plan`` predictions against measured peak memory of real training steps.
 
     python benchmarks/gpu.py --out benchmarks/results/gpu_h200.json          # on the GPU machine
@@ -441,6 +442,13 @@ def section_giant(b: Bench, s):
             xb2 = torch.cat([xb, xb])
             inf("ours compiled bf16 weights", fast, xb2, lambda: _no_grad(fast, xb2))
             del xb2
+        if b.left() > 90:  # fc1 + GELU as one GEMM (tanh GELU): its error against the exact-GELU model, then time
+            fused = copy.deepcopy(ours).to(torch.bfloat16).set_gelu_epilogue().compile_blocks(**compile_kw(b))
+            with torch.no_grad():
+                b.record("giant", "equality bf16 weights: GELU epilogue vs exact GELU, both compiled",
+                         rel_err=rel_err(fused(xb[:8]).float(), fast(xb[:8]).float()))
+            inf("ours compiled bf16 weights, GELU epilogue", fused, xb, lambda: _no_grad(fused, xb))
+            del fused
         del fast, xb
         _free(b)
     if b.left() > 90:

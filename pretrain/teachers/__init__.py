@@ -20,14 +20,15 @@ TEACHERS = {
 def build_teacher(cfg: dict) -> Teacher:
     """``dict(type="eva_clip", ..., dtype="bf16", compile=True)`` -> a frozen teacher.
 
-    ``dtype`` and ``compile`` go to :meth:`Teacher.optimize`; the other keys to the teacher's constructor.
+    ``dtype``, ``compile`` and ``fp8_scaling`` go to :meth:`Teacher.optimize`; the other keys to the teacher's
+    constructor.
     """
     cfg = dict(cfg)
     kind = cfg.pop("type")
     if kind not in TEACHERS:
         raise KeyError(f"unknown teacher {kind!r}; choose from {sorted(TEACHERS)}")
-    dtype, compile_ = cfg.pop("dtype", None), cfg.pop("compile", False)
-    return TEACHERS[kind](**cfg).optimize(dtype, compile_)
+    dtype, compile_, scaling = cfg.pop("dtype", None), cfg.pop("compile", False), cfg.pop("fp8_scaling", "row")
+    return TEACHERS[kind](**cfg).optimize(dtype, compile_, scaling)
 
 
 __all__ = ["Teacher", "build_teacher", "TEACHERS", *[c.__name__ for c in TEACHERS.values()]]

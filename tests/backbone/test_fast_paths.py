@@ -1,6 +1,7 @@
 """The exact speed-ups equal the plain math: padded SwiGLU, one-pass RoPE, graph-break-free compilation."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from eva.backbone import create_model
@@ -121,3 +122,34 @@ def test_compile_blocks_matches_eager_with_checkpointing_and_windows():
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
     grad, = torch.autograd.grad(out.square().mean(), model.blocks[0].attn.qkv.weight)
     torch.testing.assert_close(grad, ref_grad, atol=1e-6, rtol=1e-4)
+
+
+def test_gelu_epilogue_is_the_tanh_gelu_within_bf16_and_off_the_gpu_changes_nothing():
+    from eva.backbone.layers.mlp import GeluMlp, _addmm_gelu, linear_gelu
+
+    mlp = randomize_(GeluMlp(32, 96), scale=0.5)
+    x = torch.randn(3, 7, 32) * 2
+    exact = F.gelu(F.linear(x, mlp.fc1.weight, mlp.fc1.bias))
+    # the CUDA call's shapes and transposes, run by the CPU kernel (exact GELU there)
+    torch.testing.assert_close(_addmm_gelu(x, mlp.fc1.weight, mlp.fc1.bias), exact, atol=1e-5, rtol=1e-5)
+    tanh = linear_gelu(x, mlp.fc1.weight, mlp.fc1.bias)
+    diff = (tanh - exact).abs().max().item()
+    assert 1e-6 < diff < 5e-4  # the tanh form, not the exact one, and below bf16's resolution
+    model = create_model("eva_giant_patch14_224", depth=2, embed_dim=64, num_heads=4, mlp_hidden_dim=128,
+                         img_size=28, num_classes=0)
+    assert model.set_gelu_epilogue() is model and all(b.mlp.gelu_epilogue for b in model.blocks)
+    mlp.gelu_epilogue = True  # CPU: the plain (exact) path
+    with torch.no_grad():
+        torch.testing.assert_close(mlp(x), mlp.fc2(exact), atol=0, rtol=0)
+
+
+def test_inductor_keeps_the_gelu_epilogue_as_one_gemm():
+    from torch._inductor.utils import run_and_get_code
+
+    from eva.backbone.layers.mlp import _addmm_gelu
+
+    x, w, b = torch.randn(8, 32), torch.randn(64, 32), torch.randn(64)
+    fn = torch.compile(_addmm_gelu, fullgraph=True)
+    out, code = run_and_get_code(fn, x, w, b)
+    torch.testing.assert_close(out, _addmm_gelu(x, w, b))
+    assert "_addmm_activation" in "\n".join(code)  # not decomposed into addmm + gelu

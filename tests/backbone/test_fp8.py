@@ -29,10 +29,12 @@ def test_float8_linear_matches_the_fp64_product():
     assert 1e-2 < rel < 0.06  # FP8 rounding: above a bf16 product's ~3e-3, far below garbage
 
 
-def test_dtype_casts_leave_the_fp8_weight_and_scales_alone():
-    layer = Float8Linear(nn.Linear(32, 16)).to(torch.float32)
+@pytest.mark.parametrize("scaling", ["row", "tensor"])
+def test_dtype_casts_leave_the_fp8_weight_and_scales_alone(scaling):
+    layer = Float8Linear(nn.Linear(32, 16), scaling=scaling).to(torch.float32)
     layer.half().bfloat16()
     assert layer.weight.dtype == torch.float8_e4m3fn and layer.weight_scale.dtype == torch.float32
+    assert scaling == "row" or layer.input_scale.dtype == torch.float32
     assert layer(torch.randn(4, 32)).shape == (4, 16)
 
 
@@ -68,3 +70,37 @@ def test_conversion_folds_our_attention_and_leaves_a_qkv_read_through_its_weight
 
     assert convert_to_float8_(nn.ModuleDict(dict(ours=ours, peer=ReadsWeight()))) == ["ours.qkv", "ours.proj", "peer.proj"]
     assert ours.q_bias is None
+
+
+def test_tensor_scaling_calibrates_on_the_first_batch_then_keeps_its_scale():
+    torch.manual_seed(0)
+    lin = nn.Linear(96, 48)
+    layer = Float8Linear(lin, scaling="tensor")
+    assert layer.weight_scale.shape == () and not layer.calibrated
+    x = torch.randn(2, 7, 96)
+
+    def rel(inp):
+        ref = nn.functional.linear(inp.double(), lin.weight.double(), lin.bias.double())
+        return ((layer(inp).double() - ref).norm() / ref.norm()).item()
+
+    assert 1e-2 < rel(x) < 0.06
+    scale = layer.input_scale.clone()
+    torch.testing.assert_close(scale, x.abs().max() * 2 / FP8_MAX)  # 2x headroom over the first batch
+    assert 1e-2 < rel(0.3 * x) < 0.06 and torch.equal(layer.input_scale, scale)  # static from now on
+    big = layer(10 * x)  # beyond the calibrated range: saturates, stays finite
+    assert torch.isfinite(big).all() and torch.equal(layer.input_scale, scale)
+    fresh = Float8Linear(lin, scaling="tensor")
+    fresh.load_state_dict(layer.state_dict())
+    assert fresh.calibrated and torch.equal(fresh(x), layer(x))
+
+
+def test_tensor_scaling_compiles_without_graph_breaks():
+    torch.manual_seed(0)
+    layer = Float8Linear(nn.Linear(32, 64), scaling="tensor")
+    eager = Float8Linear(nn.Linear(32, 64), scaling="tensor")
+    eager.load_state_dict(layer.state_dict())
+    compiled = torch.compile(layer, fullgraph=True)
+    x = torch.randn(5, 32)
+    for inp in (x, 0.5 * x):  # calibrating call, then the static one
+        torch.testing.assert_close(compiled(inp).float(), eager(inp).float(), atol=1e-2, rtol=1e-2)
+    torch.testing.assert_close(layer.input_scale, eager.input_scale)

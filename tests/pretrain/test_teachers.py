@@ -72,7 +72,8 @@ def test_teacher_in_bf16_and_compiled_gives_the_fp32_targets():
     assert ((b - a).norm() / a.norm()).item() < 2e-2  # bf16 operands
 
 
-def test_fp8_teacher_gives_the_fp32_targets_within_fp8_rounding():
+@pytest.mark.parametrize("scaling", ["row", "tensor"])
+def test_fp8_teacher_gives_the_fp32_targets_within_fp8_rounding(scaling):
     torch.manual_seed(0)
     kw = dict(type="eva_clip", variant="eva_giant_patch14_clip_224", embed_dim=32, depth=2, img_size=56,
               allow_random=True)
@@ -81,13 +82,20 @@ def test_fp8_teacher_gives_the_fp32_targets_within_fp8_rounding():
         torch.nn.init.normal_(blk.attn.q_bias, std=0.5), torch.nn.init.normal_(blk.attn.v_bias, std=0.5)
     fp8 = build_teacher(dict(kw, dtype="bf16"))
     fp8.tower.load_state_dict(ref.tower.state_dict())
-    fp8.optimize("fp8", compile=dict(backend="aot_eager", fullgraph=True))
+    fp8.optimize("fp8", compile=dict(backend="aot_eager", fullgraph=True), fp8_scaling=scaling)
     blk = fp8.tower.blocks[0]
     assert type(blk.mlp.fc1).__name__ == "Float8Linear" and blk.mlp.fc1.weight.dtype == torch.float8_e4m3fn
     assert type(blk.attn.qkv).__name__ == "Float8Linear" and blk.attn.q_bias is None
-    assert type(blk.mlp.fc2) is torch.nn.Linear  # kept bf16: its GELU input is costly to quantise row-wise
+    if scaling == "row":
+        assert type(blk.mlp.fc2) is torch.nn.Linear  # kept bf16: its GELU input is costly to quantise row-wise
+    else:
+        assert type(blk.mlp.fc2).__name__ == "Float8Linear" and not blk.mlp.fc2.calibrated
     images = torch.rand(2, 3, 56, 56)
-    a, b = ref(images, (4, 4)), fp8(images, (4, 4))
+    a, b = ref(images, (4, 4)), fp8(images, (4, 4))  # tensor-wise: this first batch sets the input scales
+    if scaling == "tensor":
+        assert blk.mlp.fc2.calibrated and blk.mlp.fc2.input_scale > 0
+        other = torch.rand(2, 3, 56, 56)  # a later batch, on the static scales
+        a, b = torch.cat([a, ref(other, (4, 4))]), torch.cat([b, fp8(other, (4, 4))])
     assert b.dtype == torch.float32
     rel = ((b - a).norm() / a.norm()).item()
     assert 1e-2 < rel < 0.1  # e4m3 keeps 3 mantissa bits: coarser than bf16 (~5e-3 here), far from a broken GEMM
