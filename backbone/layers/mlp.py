@@ -130,6 +130,9 @@ def linear_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> to
 
 def _addmm_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     # GELU form by device: CUDA's cuBLASLt epilogue is tanh, the CPU kernel exact (used only by the tests)
+    if torch.is_autocast_enabled(x.device.type):  # autocast does not cover this op: cast as it would for linear
+        dtype = torch.get_autocast_dtype(x.device.type)
+        x, weight, bias = x.to(dtype), weight.to(dtype), bias.to(dtype)
     flat = x.reshape(-1, x.shape[-1])
     return torch._addmm_activation(bias, flat, weight.t(), use_gelu=True).view(*x.shape[:-1], weight.shape[0])
 

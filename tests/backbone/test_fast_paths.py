@@ -132,6 +132,10 @@ def test_gelu_epilogue_is_the_tanh_gelu_within_bf16_and_off_the_gpu_changes_noth
     exact = F.gelu(F.linear(x, mlp.fc1.weight, mlp.fc1.bias))
     # the CUDA call's shapes and transposes, run by the CPU kernel (exact GELU there)
     torch.testing.assert_close(_addmm_gelu(x, mlp.fc1.weight, mlp.fc1.bias), exact, atol=1e-5, rtol=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # fp32 weights under autocast: a bf16 GEMM, as F.linear
+        low = _addmm_gelu(x, mlp.fc1.weight, mlp.fc1.bias)
+    assert low.dtype == torch.bfloat16
+    torch.testing.assert_close(low.float(), exact, atol=0.1, rtol=0.02)
     tanh = linear_gelu(x, mlp.fc1.weight, mlp.fc1.bias)
     diff = (tanh - exact).abs().max().item()
     assert 1e-6 < diff < 5e-4  # the tanh form, not the exact one, and below bf16's resolution
