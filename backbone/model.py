@@ -241,6 +241,9 @@ class EVAViT(nn.Module):
         """Inference on CUDA: run each GELU MLP's fc1 and GELU as one GEMM (tanh GELU, within bf16 of exact).
 
         For GELU models (EVA-01, EVA-CLIP, EVA-02-E); SwiGLU models have nothing to fuse. Returns ``self``.
+
+        Args:
+            enable: turn the fused path on (off restores exact GELU everywhere).
         """
         from .layers.mlp import GeluMlp
         for m in self.modules():

@@ -49,7 +49,14 @@ class EVASegBackbone(EVAViT):
     FRESH: Tuple[str, ...] = ()
 
     def load_backbone(self, pretrained: Optional[str]):
-        """Load a backbone checkpoint (ours, BAAI's, timm's; 14-pixel patches converted); returns its report."""
+        """Load a backbone checkpoint (ours, BAAI's, timm's; 14-pixel patches converted).
+
+        Args:
+            pretrained: checkpoint path; ``None`` loads nothing.
+
+        Returns:
+            The load report, or ``None``.
+        """
         return load_pretrained(self, pretrained, fresh=self.FRESH, unused=UNUSED_KEYS) if pretrained else None
 
     def init_weights(self, *args, **kwargs) -> None:

@@ -40,8 +40,11 @@ def quantize_rows(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def quantize_tensor(x: torch.Tensor, scale: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Tensor-wise FP8 quantisation, with a given ``scale`` (values beyond ``448 * scale`` saturate) or one from
-    ``x``'s maximum.
+    """Tensor-wise FP8 quantisation.
+
+    Args:
+        x: any shape, any float dtype.
+        scale: 0-d fp32 scale to use (values beyond ``448 * scale`` saturate); ``None``: from ``x``'s maximum.
 
     Returns:
         ``(q, scale)``: ``q`` e4m3 of ``x``'s shape and ``scale`` a 0-d fp32 tensor with ``x ~= q * scale``.
@@ -65,6 +68,10 @@ class Float8Linear(nn.Module):
             first input's maximum times ``headroom`` (later inputs beyond it saturate at +-448 steps).
         headroom: calibration margin for ``"tensor"``; e4m3 is floating point, so the margin costs range at the
             small end, not mantissa bits.
+
+    With ``"tensor"``, each process calibrates on its own first batch (data-parallel ranks may differ slightly),
+    and a layer built under ``torch.inference_mode()`` must also calibrate under it (its scale is then an
+    inference tensor).
     """
 
     def __init__(self, linear: nn.Linear, fast_accum: bool = True, scaling: str = "row", headroom: float = 2.0):

@@ -118,7 +118,9 @@ def linear_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> to
     ``aten._addmm_activation`` as one external call, so it also fuses under ``torch.compile``.
 
     Args:
-        x: ``[..., in]``; weight ``[out, in]``; bias ``[out]``.
+        x: ``[..., in]``.
+        weight: ``[out, in]``.
+        bias: ``[out]``.
 
     Returns:
         ``[..., out]``.
@@ -148,10 +150,13 @@ class GeluMlp(Mlp):
 
     gelu_epilogue: bool = False
 
+    def _use_epilogue(self, x: torch.Tensor) -> bool:
+        return (self.gelu_epilogue and x.is_cuda and not torch.is_grad_enabled() and type(self.fc1) is nn.Linear
+                and self.fc1.bias is not None)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``[..., dim]`` -> ``[..., dim]``."""
-        if (self.gelu_epilogue and x.is_cuda and not torch.is_grad_enabled() and type(self.fc1) is nn.Linear
-                and self.fc1.bias is not None):
+        if self._use_epilogue(x):
             x = self.norm(self.drop1(linear_gelu(x, self.fc1.weight, self.fc1.bias)))
             return self.drop2(self.fc2(x))
         return super().forward(x)

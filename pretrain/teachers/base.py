@@ -48,6 +48,8 @@ class Teacher(nn.Module):
                 quantisation fuses into LayerNorm / GELU and fc2 runs in FP8 too (``Float8Linear``); not yet
                 timed on a GPU, so not the default.
         """
+        if fp8_scaling not in ("row", "tensor"):
+            raise ValueError(f"fp8_scaling must be 'row' or 'tensor', got {fp8_scaling!r}")
         if dtype is not None and getattr(self, "fp8", False):
             raise ValueError("this teacher already runs in FP8 and cannot change precision: build a new one")
         if dtype is not None:

@@ -57,9 +57,17 @@ class EVAAdapterBackbone(EVASegBackbone):
         add_vit_feature: add each stage's ViT output (resized) to the pyramid level of the same index.
         drop_path_rate: stochastic depth of the ViT blocks and of the extractors' ConvFFN.
         norm_cfg: mmcv norm config of the stem and of the output norms.
+        class_token_position: add the position table's class-token row to the class token. BAAI's adapter
+            does not (its class token enters the blocks bare), so the default follows it and its released
+            weights give its outputs.
         pretrained: backbone checkpoint loaded at construction (the adapter starts fresh).
         grad_checkpointing: recompute blocks and interactions in the backward pass.
+        init_cfg: accepted for mmengine and ignored (initialisation happens at construction).
         **overrides: other ``EVAViT`` arguments.
+
+    Inputs are zero-padded at the bottom and right to a multiple of 32 and of the patch size, so that every level
+    covers the same image area, as BAAI's ``ResizeToMultiple(32)`` ensures; outputs are cropped back to
+    ``ceil(H / s)``.
     """
 
     FRESH = ("level_embed", "spm.", "interactions.", "up.", "norm1.", "norm2.", "norm3.", "norm4.")
@@ -69,7 +77,8 @@ class EVAAdapterBackbone(EVASegBackbone):
                  deform_num_heads: int = 16, n_points: int = 4, deform_ratio: float = 0.5, cffn_ratio: float = 0.25,
                  injector_init_value: float = 0.0, extra_extractors: int = 2, add_vit_feature: bool = True,
                  drop_path_rate: float = 0.0, norm_cfg: dict = dict(type="SyncBN", requires_grad=True),
-                 pretrained: Optional[str] = None, grad_checkpointing: bool = False, init_cfg=None, **overrides):
+                 class_token_position: bool = False, pretrained: Optional[str] = None,
+                 grad_checkpointing: bool = False, init_cfg=None, **overrides):
         super().__init__(variant, img_size=img_size, patch_size=patch_size, out_indices=(-1,),
                          drop_path_rate=drop_path_rate, pretrained=None, **overrides)
         depth, dim = self.depth, self.embed_dim
@@ -77,7 +86,7 @@ class EVAAdapterBackbone(EVASegBackbone):
             interaction_indexes = [[i * depth // 4, (i + 1) * depth // 4 - 1] for i in range(4)]
         self.interaction_indexes = _check_stages(interaction_indexes, depth)
         self.out_indices = tuple(b for _, b in self.interaction_indexes)
-        self.add_vit_feature = add_vit_feature
+        self.add_vit_feature, self.class_token_position = add_vit_feature, class_token_position
         self.level_embed = nn.Parameter(torch.zeros(3, dim))
         self.spm = SpatialPriorModule(conv_inplane, dim, norm_cfg)
         last = len(self.interaction_indexes) - 1
@@ -112,8 +121,19 @@ class EVAAdapterBackbone(EVASegBackbone):
         for block in getattr(self, "interactions", []):
             block.grad_checkpointing = enable
 
+    def embed(self, x: torch.Tensor, token_mask: Optional[torch.Tensor] = None,
+              mask_token: Optional[torch.Tensor] = None) -> Tuple[torch.Tensor, Tuple[int, int]]:
+        """:meth:`EVAViT.embed`, with the class token left without its position unless ``class_token_position``."""
+        tokens, grid = super().embed(x, token_mask, mask_token)
+        if self.cls_token is not None and not self.class_token_position:
+            tokens = torch.cat([self.cls_token.expand(tokens.shape[0], -1, -1).to(tokens.dtype), tokens[:, 1:]], 1)
+        return tokens, grid
+
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Images ``[B, 3, H, W]`` (any size) -> ``[B, D, ceil(H / s), ceil(W / s)]`` for s = 4, 8, 16, 32."""
+        h, w = x.shape[-2:]
+        multiple = math.lcm(32, self.patch_size)
+        x = F.pad(x, (0, -w % multiple, 0, -h % multiple))
         c1, c2, c3, c4 = self.spm(x)
         pyramid = Levels([m.shape[-2:] for m in (c2, c3, c4)], x.device)
         c = torch.cat([t + e for t, e in zip(Levels.flatten([c2, c3, c4]).split(pyramid.sizes, 1),
@@ -136,4 +156,6 @@ class EVAAdapterBackbone(EVASegBackbone):
         if self.add_vit_feature:
             outs = [o + F.interpolate(m, size=o.shape[-2:], mode="bilinear", align_corners=False)
                     for o, m in zip(outs, stage_maps)]
-        return tuple(norm(o) for norm, o in zip((self.norm1, self.norm2, self.norm3, self.norm4), outs))
+        norms = (self.norm1, self.norm2, self.norm3, self.norm4)
+        return tuple(norm(o)[..., :math.ceil(h / s), :math.ceil(w / s)]
+                     for norm, o, s in zip(norms, outs, (4, 8, 16, 32)))

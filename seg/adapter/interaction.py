@@ -16,7 +16,15 @@ from .levels import Levels
 
 def deformable_attention(dim: int, num_heads: int, num_levels: int, num_points: int,
                          value_ratio: float) -> MultiScaleDeformableAttention:
-    """mmcv's deformable attention over ``[B, N, dim]`` tokens, values projected to ``dim * value_ratio``."""
+    """mmcv's deformable attention over ``[B, N, dim]`` tokens (``batch_first``, no dropout).
+
+    Args:
+        dim: token width.
+        num_heads: attention heads.
+        num_levels: levels of the value sequence.
+        num_points: sampling points per head and level.
+        value_ratio: the values are projected to ``dim * value_ratio`` channels.
+    """
     with warnings.catch_warnings():
         # mmcv advises power-of-2 head widths for its CUDA kernel; the published recipes use 1408 / 16 heads.
         warnings.filterwarnings("ignore", message=".*power of 2.*")
@@ -33,7 +41,11 @@ def _attend(attn: MultiScaleDeformableAttention, query: torch.Tensor, value: tor
 
 
 class MultiLevelDWConv(nn.Module):
-    """One 3x3 depthwise conv applied to each level of a multi-level sequence ``[B, N, C]``."""
+    """One 3x3 depthwise conv applied to each level of a multi-level sequence ``[B, N, C]``.
+
+    Args:
+        dim: channels ``C``.
+    """
 
     def __init__(self, dim: int):
         super().__init__()
@@ -44,7 +56,12 @@ class MultiLevelDWConv(nn.Module):
 
 
 class ConvFFN(nn.Module):
-    """Linear -> depthwise conv per level -> GELU -> linear."""
+    """Linear -> depthwise conv per level -> GELU -> linear, over a multi-level sequence ``[B, N, dim]``.
+
+    Args:
+        dim: token width.
+        hidden: hidden width.
+    """
 
     def __init__(self, dim: int, hidden: int):
         super().__init__()
@@ -66,6 +83,7 @@ class Injector(nn.Module):
         num_heads, num_points, value_ratio: deformable attention settings.
         num_levels: pyramid levels the tokens read (3: strides 8, 16, 32).
         init_value: initial ``gamma``.
+        eps: LayerNorm epsilon.
     """
 
     def __init__(self, dim: int, num_heads: int, num_points: int, num_levels: int = 3, value_ratio: float = 1.0,
@@ -92,6 +110,7 @@ class Extractor(nn.Module):
         num_heads, num_points, value_ratio: deformable attention settings.
         ffn_ratio: ConvFFN hidden width as a fraction of ``dim``; 0 disables the ConvFFN.
         drop_path: stochastic depth of the ConvFFN branch.
+        eps: LayerNorm epsilon.
     """
 
     def __init__(self, dim: int, num_heads: int, num_points: int, value_ratio: float = 1.0, ffn_ratio: float = 0.25,
@@ -145,12 +164,33 @@ class InteractionBlock(nn.Module):
         return fn(*args)
 
     def inject(self, x: torch.Tensor, x_reference: torch.Tensor, c: torch.Tensor, c_levels: Levels) -> torch.Tensor:
-        """ViT patch tokens ``x`` ``[B, h * w, D]`` read the pyramid ``c`` ``[B, N, D]``."""
+        """The ViT patch tokens read the pyramid.
+
+        Args:
+            x: ViT patch tokens ``[B, h * w, D]``.
+            x_reference: their reference points ``[1, h * w, 1, 2]``.
+            c: pyramid tokens ``[B, N, D]``.
+            c_levels: the pyramid's layout.
+
+        Returns:
+            Updated ``x``.
+        """
         return self._maybe_checkpoint(self.injector, x, x_reference, c, c_levels)
 
     def extract(self, c: torch.Tensor, c_levels: Levels, c_reference: torch.Tensor, x: torch.Tensor,
                 x_levels: Levels) -> torch.Tensor:
-        """The pyramid ``c`` ``[B, N, D]`` reads the ViT patch tokens ``x`` ``[B, h * w, D]``."""
+        """The pyramid reads the ViT patch tokens (through every extractor of this block).
+
+        Args:
+            c: pyramid tokens ``[B, N, D]``.
+            c_levels: the pyramid's layout.
+            c_reference: its reference points ``[1, N, 1, 2]``.
+            x: ViT patch tokens ``[B, h * w, D]``.
+            x_levels: their layout (one level).
+
+        Returns:
+            Updated ``c``.
+        """
         for extractor in [self.extractor, *(self.extra_extractors or [])]:
             c = self._maybe_checkpoint(extractor, c, c_levels, c_reference, x, x_levels)
         return c

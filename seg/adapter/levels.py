@@ -34,6 +34,9 @@ class Levels:
 
         The singleton level axis broadcasts over the levels a query reads, so a query samples each level at the
         same relative position of the image.
+
+        Args:
+            dtype: floating dtype of the result.
         """
         device = self.spatial_shapes.device
         points = []
@@ -45,7 +48,14 @@ class Levels:
         return torch.cat(points)[None, :, None]
 
     def split_maps(self, tokens: torch.Tensor) -> List[torch.Tensor]:
-        """``[B, N, C]`` -> one ``[B, C, h_l, w_l]`` map per level."""
+        """Split a sequence back into maps.
+
+        Args:
+            tokens: ``[B, N, C]`` laid out as these levels.
+
+        Returns:
+            One ``[B, C, h_l, w_l]`` map per level.
+        """
         if tokens.shape[1] != self.num_tokens:
             raise ValueError(f"expected {self.num_tokens} tokens for levels {self.shapes}, got {tokens.shape[1]}")
         return [t.transpose(1, 2).reshape(t.shape[0], t.shape[2], h, w)
@@ -53,5 +63,12 @@ class Levels:
 
     @staticmethod
     def flatten(maps: Sequence[torch.Tensor]) -> torch.Tensor:
-        """One ``[B, C, h_l, w_l]`` map per level -> ``[B, N, C]``."""
+        """Concatenate maps into one sequence.
+
+        Args:
+            maps: one ``[B, C, h_l, w_l]`` map per level.
+
+        Returns:
+            ``[B, sum(h_l * w_l), C]``, row-major within each level.
+        """
         return torch.cat([m.flatten(2).transpose(1, 2) for m in maps], dim=1)

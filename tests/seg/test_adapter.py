@@ -32,6 +32,12 @@ def test_four_strides_for_any_crop_and_gradients_reach_every_part(hw):
     assert [tuple(o.shape) for o in outs] == [(2, 192, math.ceil(hw[0] / s), math.ceil(hw[1] / s))
                                               for s in (4, 8, 16, 32)]
     sum(o.square().mean() + o.mean() for o in outs).backward()
+    model.eval()
+    with torch.no_grad():  # inputs are padded to a multiple of 32 (every level covers the same area), then cropped
+        x = torch.randn(1, 3, *hw)
+        padded = torch.nn.functional.pad(x, (0, -hw[1] % 32, 0, -hw[0] % 32))
+        for a, b in zip(model(x), model(padded)):
+            torch.testing.assert_close(a, b[..., :a.shape[-2], :a.shape[-1]], rtol=0, atol=0)
     parts = {"stem": model.spm.stem[0].weight, "level_embed": model.level_embed, "patch_embed":
              model.patch_embed.proj.weight, "block": model.blocks[0].attn.qkv.weight,
              "gamma": model.interactions[0].injector.gamma, "extractor": model.interactions[0].extractor.attn
@@ -42,13 +48,18 @@ def test_four_strides_for_any_crop_and_gradients_reach_every_part(hw):
 
 
 def test_trunk_equals_the_plain_vit_until_the_injectors_learn():
-    model = _tiny(variant="eva_giant_patch14_224", embed_dim=64, num_heads=4, mlp_hidden_dim=128, img_size=48,
+    model = _tiny(variant="eva_giant_patch14_224", embed_dim=64, num_heads=4, mlp_hidden_dim=128, img_size=64,
                   deform_num_heads=4).eval()  # EVA-01 style: class token, learned positions
     assert model.num_prefix_tokens == 1
     captured = []
     hooks = [model.blocks[last].register_forward_hook(lambda m, a, out: captured.append(out))
              for _, last in STAGES]
-    x = torch.randn(2, 3, 48, 48)
+    x = torch.randn(2, 3, 64, 64)  # a multiple of 32: the adapter pads nothing
+    with torch.no_grad():  # BAAI's adapter: the class token enters the blocks without its position
+        torch.testing.assert_close(model.embed(x)[0][:, 0], model.cls_token[:, 0].expand(2, -1), rtol=0, atol=0)
+        model.class_token_position = True
+        assert not torch.allclose(model.embed(x)[0][:, 0], model.cls_token[:, 0].expand(2, -1))
+        model.class_token_position = False
     with torch.no_grad():
         model(x)
         plain = model.forward_intermediates(x, [last for _, last in STAGES], output_fmt="NLC",
