@@ -33,13 +33,6 @@ def deformable_attention(dim: int, num_heads: int, num_levels: int, num_points: 
                                              value_proj_ratio=value_ratio)
 
 
-def _attend(attn: MultiScaleDeformableAttention, query: torch.Tensor, value: torch.Tensor, value_levels: Levels,
-            reference: torch.Tensor) -> torch.Tensor:
-    # mmcv adds its own residual ``identity`` (default: the query); the callers add theirs, so pass a zero.
-    return attn(query, value=value, identity=query.new_zeros(()), reference_points=reference,
-                spatial_shapes=value_levels.spatial_shapes, level_start_index=value_levels.start_index)
-
-
 class MultiLevelDWConv(nn.Module):
     """One 3x3 depthwise conv applied to each level of a multi-level sequence ``[B, N, C]``.
 
@@ -74,7 +67,24 @@ class ConvFFN(nn.Module):
         return self.fc2(self.act(self.dwconv(self.fc1(x), levels)))
 
 
-class Injector(nn.Module):
+class _NormedDeformableAttention(nn.Module):
+    """LayerNorm the queries and the values, then deformable attention from one to the other."""
+
+    def __init__(self, dim: int, num_heads: int, num_levels: int, num_points: int, value_ratio: float, eps: float):
+        super().__init__()
+        self.query_norm = nn.LayerNorm(dim, eps=eps)
+        self.feat_norm = nn.LayerNorm(dim, eps=eps)
+        self.attn = deformable_attention(dim, num_heads, num_levels, num_points, value_ratio)
+
+    def attend(self, query: torch.Tensor, reference: torch.Tensor, feat: torch.Tensor,
+               feat_levels: Levels) -> torch.Tensor:
+        # mmcv adds its own residual ``identity`` (default: the query); the callers add theirs, so pass a zero
+        return self.attn(self.query_norm(query), value=self.feat_norm(feat), identity=query.new_zeros(()),
+                         reference_points=reference, spatial_shapes=feat_levels.spatial_shapes,
+                         level_start_index=feat_levels.start_index)
+
+
+class Injector(_NormedDeformableAttention):
     """ViT tokens ``+= gamma * attn(ViT tokens -> pyramid)``; ``gamma`` starts at ``init_value`` (0: a no-op, so
     the pre-trained ViT's features are untouched at the start of fine-tuning).
 
@@ -88,21 +98,17 @@ class Injector(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, num_points: int, num_levels: int = 3, value_ratio: float = 1.0,
                  init_value: float = 0.0, eps: float = 1e-6):
-        super().__init__()
-        self.query_norm = nn.LayerNorm(dim, eps=eps)
-        self.feat_norm = nn.LayerNorm(dim, eps=eps)
-        self.attn = deformable_attention(dim, num_heads, num_levels, num_points, value_ratio)
+        super().__init__(dim, num_heads, num_levels, num_points, value_ratio, eps)
         self.gamma = nn.Parameter(torch.full((dim,), float(init_value)))
 
     def forward(self, query: torch.Tensor, reference: torch.Tensor, feat: torch.Tensor,
                 feat_levels: Levels) -> torch.Tensor:
         """``query`` ``[B, h * w, D]`` ViT patch tokens, ``reference`` ``[1, h * w, 1, 2]``, ``feat``
         ``[B, N, D]`` pyramid tokens laid out as ``feat_levels`` -> updated ``query``."""
-        out = _attend(self.attn, self.query_norm(query), self.feat_norm(feat), feat_levels, reference)
-        return query + self.gamma * out
+        return query + self.gamma * self.attend(query, reference, feat, feat_levels)
 
 
-class Extractor(nn.Module):
+class Extractor(_NormedDeformableAttention):
     """Pyramid tokens ``+= attn(pyramid -> ViT tokens)``, then ``+= ConvFFN`` (with stochastic depth).
 
     Args:
@@ -115,10 +121,7 @@ class Extractor(nn.Module):
 
     def __init__(self, dim: int, num_heads: int, num_points: int, value_ratio: float = 1.0, ffn_ratio: float = 0.25,
                  drop_path: float = 0.0, eps: float = 1e-6):
-        super().__init__()
-        self.query_norm = nn.LayerNorm(dim, eps=eps)
-        self.feat_norm = nn.LayerNorm(dim, eps=eps)
-        self.attn = deformable_attention(dim, num_heads, 1, num_points, value_ratio)
+        super().__init__(dim, num_heads, 1, num_points, value_ratio, eps)
         self.with_cffn = ffn_ratio > 0
         if self.with_cffn:
             self.ffn = ConvFFN(dim, int(dim * ffn_ratio))
@@ -129,7 +132,7 @@ class Extractor(nn.Module):
                 feat_levels: Levels) -> torch.Tensor:
         """``query`` ``[B, N, D]`` pyramid tokens (``query_levels``), ``reference`` ``[1, N, 1, 2]``, ``feat``
         ``[B, h * w, D]`` ViT patch tokens (one level) -> updated ``query``."""
-        query = query + _attend(self.attn, self.query_norm(query), self.feat_norm(feat), feat_levels, reference)
+        query = query + self.attend(query, reference, feat, feat_levels)
         if self.with_cffn:
             query = query + self.drop_path(self.ffn(self.ffn_norm(query), query_levels))
         return query
