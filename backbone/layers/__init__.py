@@ -9,8 +9,8 @@ from .rope import RotaryEmbedding2D, apply_rope
 from .window import window_partition, window_unpartition
 
 __all__ = [
-    "Attention", "Block", "PostNormBlock", "GeluMlp", "SwiGLU", "build_mlp", "linear_gelu", "PatchEmbed3D", "inflate_patch_embed", "resize_pos_embed",
-    "resize_pos_embed_3d", "sincos_pos_embed",
+    "Attention", "Block", "PostNormBlock", "GeluMlp", "SwiGLU", "build_mlp", "linear_gelu", "PatchEmbed3D",
+    "inflate_patch_embed", "resize_pos_embed", "resize_pos_embed_3d", "sincos_pos_embed",
     "decomposed_rel_pos_bias", "resize_rel_pos", "RotaryEmbedding2D", "apply_rope", "window_partition",
     "window_unpartition",
 ]
