@@ -97,6 +97,12 @@ def load_checkpoint(model: nn.Module, path_or_state: PathOrState, strict: bool =
     return report
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
     """Yield a temporary file name next to ``path``; it replaces ``path`` only if the block completes, so an
@@ -107,6 +113,9 @@ def atomic_path(path: Union[str, os.PathLike]) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it owner-only; a plain open() would follow the umask
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())  # on disk before the rename, so a power loss cannot leave an empty file
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

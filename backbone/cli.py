@@ -96,6 +96,8 @@ def register(sub) -> None:
     p.add_argument("--tubelet", type=int, help="frames per token of the video model (default 1)")
     p.add_argument("--inflation", choices=("average", "central"),
                    help="how the image patch kernel is spread over a tubelet (default average)")
+    p.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="other model options, values as JSON: window_size=16 'global_blocks=[2,5,8,11]'")
     p.add_argument("--unsafe-pickle", action="store_true",
                    help="allow pickled Python objects (only for checkpoints you trust)")
     p.set_defaults(func=run_convert)
@@ -110,10 +112,16 @@ def run_convert(args) -> int:
     try:
         obj = read_checkpoint(args.src, weights_only=not args.unsafe_pickle)
         preview = to_native(unwrap(obj, LoadReport()), LoadReport())
-        name = args.model or _guess_variant(preview, describe_state_dict(preview), VARIANTS)
-        overrides = {}
+        saved = _saved_architecture(args.src, obj)  # what `eva convert` / pre-training recorded, if anything
+        if args.model:
+            name, overrides = args.model, {}
+        elif saved:
+            name, overrides = saved
+        else:
+            name, overrides = _guess_architecture(preview, describe_state_dict(preview), VARIANTS)
         if "head.weight" in preview:
             overrides["num_classes"] = int(preview["head.weight"].shape[0])
+        overrides.update(_parse_settings(args.set))
         if args.patch_size:
             overrides["patch_size"] = args.patch_size
         if args.img_size:
@@ -189,22 +197,74 @@ def run_plan(args) -> int:
     return 0
 
 
-def _guess_variant(sd, desc, variants) -> str:
-    if not desc["candidates"]:
+def _saved_architecture(path, obj):
+    """``(variant, overrides)`` recorded in a file this tool (or pre-training's export) wrote, else ``None``."""
+    meta = obj if isinstance(obj, dict) and "eva_variant" in obj else {}
+    if str(path).endswith(".safetensors"):
+        from safetensors import safe_open
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+    variant = meta.get("eva_variant")
+    if not variant or "eva_overrides" not in meta:  # a name alone (pre-training's export) is not the architecture
+        return None
+    from .variants import VARIANTS
+    if variant not in VARIANTS:
+        return None
+    return variant, json.loads(meta.get("eva_overrides") or "{}")
+
+
+def _parse_settings(items):
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set takes KEY=VALUE, got {item!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value  # a bare string
+    return out
+
+
+def _guess_architecture(sd, desc, variants):
+    """The registered variant closest to a native state dict, and the overrides that make it that checkpoint's
+    architecture exactly (depth, patch, image size, class token, relative positions): a conversion changes the
+    layout, never the model, unless ``--patch-size`` / ``--img-size`` ask for it."""
+    candidates = desc["candidates"] or [
+        n for n, a in variants.items() if a["embed_dim"] == desc["width"]
+        and (a.get("mlp_type", "gelu") == "swiglu") == desc["swiglu"] and bool(a.get("mlp_norm")) == desc["sub_ln"]]
+    inner_norm = "blocks.0.attn.norm.weight" in sd  # EVA-CLIP towers' attention norm: architecture, not a size
+    candidates = [n for n in candidates if bool(variants[n].get("attn_inner_norm")) == inner_norm]
+    if not candidates:
         raise ValueError(f"no registered variant has this architecture ({desc['summary']}); pass --model")
     pos = sd.get("pos_embed")
-    inner_norm = "blocks.0.attn.norm.weight" in sd
 
     def score(name):
         a = variants[name]
         grid = a["img_size"] // a["patch_size"]
-        s = 0
+        s = 2 * (a["depth"] == desc["depth"]) + 2 * (a.get("patch_size") == desc["patch"])
         s += pos is not None and pos.shape[1] == grid * grid + 1
-        s += a.get("patch_size") == desc["patch"]
-        s += bool(a.get("attn_inner_norm")) == inner_norm
         s += (a.get("global_pool", "avg") == "token") == ("norm.weight" in sd and "fc_norm.weight" not in sd)
         return s
-    return max(desc["candidates"], key=score)
+    name = max(candidates, key=score)
+    a, overrides = variants[name], {}
+    if a["depth"] != desc["depth"]:
+        overrides["depth"] = desc["depth"]
+    if desc["patch"] and a["patch_size"] != desc["patch"]:
+        overrides["patch_size"] = desc["patch"]
+    if "cls_token" not in sd and "patch_embed.proj.weight" in sd:
+        overrides.update(class_token=False, global_pool="")
+    if pos is not None:
+        side = int(round((pos.shape[1] - ("cls_token" in sd)) ** 0.5))
+        if side * desc["patch"] != a["img_size"]:
+            overrides["img_size"] = side * desc["patch"]
+    rel = {int(k.split(".")[1]): int(v.shape[0]) for k, v in sd.items() if k.endswith(".attn.rel_pos_h")}
+    if rel:  # decomposed relative positions: 2 * side - 1 rows, windowed blocks smaller than global ones
+        overrides.update(rel_pos=True, rel_pos_grid=(max(rel.values()) + 1) // 2)
+        if min(rel.values()) != max(rel.values()):
+            overrides.update(window_size=(min(rel.values()) + 1) // 2,
+                             global_blocks=sorted(i for i, n in rel.items() if n == max(rel.values())))
+    return name, overrides
 
 
 if __name__ == "__main__":

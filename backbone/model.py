@@ -410,6 +410,8 @@ class EVAViT(nn.Module):
             if not 0 < indices <= self.depth:
                 raise ValueError(f"cannot take the last {indices} of {self.depth} blocks")
             return list(range(self.depth - indices, self.depth))
+        if len(indices) == 0:
+            raise ValueError("indices is empty: name at least one block (or None for all, an int n for the last n)")
         out = [i + self.depth if i < 0 else i for i in indices]
         bad = [i for i in indices if not -self.depth <= i < self.depth]
         if bad:

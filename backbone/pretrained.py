@@ -35,16 +35,7 @@ def load_pretrained(model: nn.Module, path_or_state, fresh: Iterable[str] = FRES
     fresh, unused = tuple(fresh), tuple(unused)
     obj = path_or_state if isinstance(path_or_state, dict) else read_checkpoint(path_or_state, weights_only)
     sd, report = convert_state_dict(obj, model)
-    for key, got, want in list(report.mismatched):
-        if key.startswith(fresh):
-            report.dropped.append((key, f"shape {got} -> {want}: re-initialised for the new task"))
-            report.mismatched.remove((key, got, want))
-            sd.pop(key)
-    for key in [k for k in report.unexpected if unused and k.startswith(unused)]:
-        report.dropped.append((key, "not used by this task's model"))
-        report.unexpected.remove(key)
-        sd.pop(key)
-    report.missing = [k for k in report.missing if not k.startswith(fresh)]
+    _keep_initialised(report, sd, fresh, unused, log=report)
     if not report.ok:
         where = path_or_state if not isinstance(path_or_state, dict) else "state dict"
         raise CheckpointError(f"pre-trained checkpoint {where} does not fit the model:\n{report.summary()}", report)
@@ -53,9 +44,29 @@ def load_pretrained(model: nn.Module, path_or_state, fresh: Iterable[str] = FRES
     return report
 
 
+def _keep_initialised(found: LoadReport, state: Dict[str, torch.Tensor], fresh: tuple, unused: tuple,
+                      log: LoadReport, note_missing: bool = False) -> None:
+    """Take the keys the task may own out of ``found``'s errors (and out of ``state``), noting them in ``log``:
+    mis-shaped under ``fresh`` are re-initialised, unexpected under ``unused`` dropped, missing under ``fresh``
+    kept as initialised."""
+    for key, got, want in [m for m in found.mismatched if m[0].startswith(fresh)]:
+        log.dropped.append((key, f"shape {got} -> {want}: re-initialised for the new task"))
+        found.mismatched.remove((key, got, want))
+        state.pop(key)
+    for key in [k for k in found.unexpected if k.startswith(unused)]:
+        log.dropped.append((key, "not used by this task's model"))
+        found.unexpected.remove(key)
+        state.pop(key)
+    if note_missing:
+        log.added += [(k, "not in the checkpoint: kept as initialised") for k in found.missing if k.startswith(fresh)]
+    found.missing = [k for k in found.missing if not k.startswith(fresh)]
+
+
 def load_with_backbone(model: nn.Module, state: Dict[str, torch.Tensor], prefix: str, backbone: nn.Module,
-                       unused: Iterable[str] = (), hint: Optional[Callable[[LoadReport], str]] = None) -> LoadReport:
-    """Load a whole task model (detector, segmentor...) whose backbone sits under ``prefix``, strictly.
+                       unused: Iterable[str] = (), hint: Optional[Callable[[LoadReport], str]] = None,
+                       fresh: Iterable[str] = ()) -> LoadReport:
+    """Load a whole task model (detector, segmentor...) whose backbone sits under ``prefix``, strictly, except
+    for the heads named in ``fresh`` (a transfer to another label set).
 
     The backbone's tensors go through the converter (any layout ``eva.backbone`` reads: BAAI's split q/k/v and
     ``w1 w2 w3``, persisted RoPE tables, 14 -> 16 patch, resampled position tables); every other tensor must
@@ -68,9 +79,14 @@ def load_with_backbone(model: nn.Module, state: Dict[str, torch.Tensor], prefix:
         backbone: the backbone module (``model.get_submodule(prefix[:-1])``).
         unused: backbone-checkpoint prefixes this task drops (final norm, classifier).
         hint: builds a fix to print when the non-backbone part does not fit (e.g. "set num_classes").
+        fresh: prefixes of non-backbone parts the new task may own (e.g. ``"roi_heads."`` when an Objects365
+            detector starts a COCO one): their tensors load where name and shape fit; the rest stay as initialised
+            (missing, or a classifier of another class count) or are dropped (unexpected), and the report lists
+            them under ``added`` / ``dropped``.
 
     Returns:
-        The backbone's load report. Raises :class:`CheckpointError` listing missing / unexpected / mis-shaped keys.
+        The backbone's load report (with the transferred heads' re-initialised and dropped keys). Raises
+        :class:`CheckpointError` listing missing / unexpected / mis-shaped keys.
     """
     from .convert import compare_keys
 
@@ -83,6 +99,7 @@ def load_with_backbone(model: nn.Module, state: Dict[str, torch.Tensor], prefix:
     report = load_pretrained(backbone, part, fresh=(), unused=unused)
     target = {k: v for k, v in model.state_dict().items() if not k.startswith(prefix)}
     others = compare_keys(rest, target)
+    _keep_initialised(others, rest, tuple(fresh), tuple(fresh), log=report, note_missing=True)
     if not others.ok:
         others.hint = hint(others) if hint else "use the config the checkpoint was trained with"
         raise CheckpointError(f"checkpoint does not fit the model:\n{others.summary()}", others)

@@ -6,8 +6,9 @@ from typing import Dict, List
 from .model import EVAViT
 
 _EVA01_G = dict(patch_size=14, embed_dim=1408, depth=40, num_heads=16, mlp_hidden_dim=6144, qkv_bias="qv")
-_EVA01_L = dict(patch_size=14, embed_dim=1024, depth=24, num_heads=16, mlp_hidden_dim=4096, qkv_bias="qkv",
-                pos_embed="sincos")
+# EVA-L: MAE-style; pre-trained with a fixed sin-cos table, which its fine-tuned releases learn. "learned" loads both
+# (the MIM checkpoint's table as its values); pos_embed="sincos" rebuilds the pre-training model.
+_EVA01_L = dict(patch_size=14, embed_dim=1024, depth=24, num_heads=16, mlp_hidden_dim=4096, qkv_bias="qkv")
 _EVA02 = dict(patch_size=14, mlp_type="swiglu", qkv_bias="qv", rope=True, rope_ref_grid=16)
 _EVA02_TI = dict(_EVA02, embed_dim=192, depth=12, num_heads=3, mlp_hidden_dim=512)
 _EVA02_S = dict(_EVA02, embed_dim=384, depth=12, num_heads=6, mlp_hidden_dim=1024)

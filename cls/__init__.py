@@ -15,9 +15,10 @@ from .preprocessor import ClsDataPreprocessor
 
 __all__ = ["EVAClassifier", "ClsDataPreprocessor", "ClsMetric", "RealImageClsDataset", "ImageFolderClsDataset",
            "TarShardClsDataset", "build_transform", "EVA_RAND_AUGMENT", "label_map", "apply_label_map",
-           "topk_accuracy"]
+           "topk_accuracy", "ProbeLars"]
 
 from mmengine.registry import OPTIMIZERS as _OPTIMIZERS
-from timm.optim import Lars as _Lars
 
-_OPTIMIZERS.register_module(name="TimmLars", module=_Lars, force=True)  # the linear-probe optimizer
+from .lars import ProbeLars
+
+_OPTIMIZERS.register_module(module=ProbeLars, force=True)  # the linear-probe optimizer

@@ -34,6 +34,8 @@ def register(sub) -> None:
     z.add_argument("--templates", choices=["openai", "simple"], default="openai", help="prompt ensemble")
     z.add_argument("--img-size", type=int, default=None)
     z.add_argument("--batch-size", type=int, default=64)
+    z.add_argument("--device", help="cuda / cpu (default: cuda when available; bf16 autocast on cuda)")
+    z.add_argument("--workers", type=int, default=8, help="data-loading processes")
     z.add_argument("--out", help="write the metrics as JSON here")
     z.set_defaults(func=run_zeroshot)
 
@@ -102,20 +104,24 @@ def run_zeroshot(args) -> int:
     from .metrics import topk_accuracy
     from .zeroshot import EVACLIP, build_classifier, classnames_from, load_eva_clip, zero_shot_logits
 
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = EVACLIP(args.model)
     load_eva_clip(model, args.checkpoint)
-    model.eval()
+    model.eval().to(device)
     img_size = args.img_size or model.visual.config["img_size"]
     img_size = img_size[0] if isinstance(img_size, (tuple, list)) else img_size
     data = ImageFolderClsDataset(dict(img_size=img_size, training=False, crop_pct=1.0), args.data)
     from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES, SIMPLE_IMAGENET_TEMPLATES
     templates = OPENAI_IMAGENET_TEMPLATES if args.templates == "openai" else SIMPLE_IMAGENET_TEMPLATES
-    classifier = build_classifier(model, classnames_from(data.classes), templates)
-    loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, num_workers=1)
+    classifier = build_classifier(model, classnames_from(data.classes), templates, device=device)
+    loader = torch.utils.data.DataLoader(data, batch_size=args.batch_size, num_workers=args.workers,
+                                         pin_memory=device.type == "cuda")
     logits, labels = [], []
     from tqdm import tqdm
-    for batch in tqdm(loader, desc="zero-shot", unit="batch"):
-        logits.append(zero_shot_logits(model, batch["inputs"], classifier))
+    for batch in tqdm(loader, desc=f"zero-shot ({device.type})", unit="batch"):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            out = zero_shot_logits(model, batch["inputs"].to(device, non_blocking=True), classifier)
+        logits.append(out.float().cpu())
         labels.append(batch["data_samples"])
     acc = topk_accuracy(torch.cat(logits), torch.cat(labels), (1, 5))
     _report({f"zeroshot/top{k}": v for k, v in acc.items()}, args.out)

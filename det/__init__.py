@@ -4,6 +4,8 @@ from .backbone import EVAViTDet
 from .checkpoint import load_detector
 from .lr_decay import eva_lr_factor
 from .postprocess import maskness, soft_nms
+from .pyramid import EVAFeaturePyramid
 from .roi_heads import EVACascadeROIHeads
 
-__all__ = ["EVAViTDet", "load_detector", "EVACascadeROIHeads", "eva_lr_factor", "soft_nms", "maskness"]
+__all__ = ["EVAViTDet", "EVAFeaturePyramid", "load_detector", "EVACascadeROIHeads", "eva_lr_factor", "soft_nms",
+           "maskness"]

@@ -28,7 +28,11 @@ def detector_state_dict(obj, use_ema: bool = False) -> Dict[str, torch.Tensor]:
     return obj["model"] if isinstance(obj, dict) and isinstance(obj.get("model"), dict) else obj
 
 
-def load_detector(model: nn.Module, path_or_state, use_ema: bool = False) -> LoadReport:
+#: what a detector started from another data set's detector (Objects365 -> COCO / LVIS) may re-initialise
+TRANSFER_HEADS = ("roi_heads.",)
+
+
+def load_detector(model: nn.Module, path_or_state, use_ema: bool = False, transfer: bool = False) -> LoadReport:
     """Load a detector checkpoint strictly into a Cascade Mask R-CNN built from ``det/configs``.
 
     The backbone part (``backbone.net.*``) goes through ``eva.backbone``'s converter (BAAI's ``q_proj`` /
@@ -39,6 +43,10 @@ def load_detector(model: nn.Module, path_or_state, use_ema: bool = False) -> Loa
         model: the detector (``instantiate(cfg.model)``).
         path_or_state: checkpoint file or loaded dict.
         use_ema: load the EMA weights stored next to the model weights.
+        transfer: start a detector for another label set (training's ``--init-checkpoint``): the ROI heads load
+            where names and shapes fit; classifiers of another class count and heads the checkpoint lacks (the
+            mask head after a box-only Objects365 stage) stay as initialised and are listed in the report's
+            ``dropped`` / ``added``. The backbone, pyramid and RPN must still fit.
 
     Returns:
         The backbone's load report; anything that does not fit raises :class:`CheckpointError` listing the keys.
@@ -50,4 +58,4 @@ def load_detector(model: nn.Module, path_or_state, use_ema: bool = False) -> Loa
         return (f"the checkpoint's classifier has {cls[0][1][0] - 1} classes, the config {cls[0][2][0] - 1}: set "
                 f"model.roi_heads.num_classes" if cls else "use the config the checkpoint was trained with")
     return load_with_backbone(model, detector_state_dict(obj, use_ema), BACKBONE_PREFIX, model.backbone.net,
-                              unused=UNUSED_KEYS, hint=hint)
+                              unused=UNUSED_KEYS, hint=hint, fresh=TRANSFER_HEADS if transfer else ())

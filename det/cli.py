@@ -25,30 +25,38 @@ def register(sub) -> None:
     e.add_argument("--ema", action="store_true", help="use the EMA weights stored in the checkpoint")
     e.set_defaults(func=run_eval)
 
-    s = verbs.add_parser("submit", help="result JSON of the config's test set, zipped for the COCO / LVIS servers")
+    s = verbs.add_parser("submit", help="result JSON of a test split, zipped for the COCO / LVIS servers")
     _common(s)
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--ema", action="store_true")
     s.add_argument("--output", required=True, help="zip file to write")
+    s.add_argument("--dataset", help="registered split to predict (default: coco_2017_test-dev for COCO configs, "
+                                     "lvis_v1_test_dev for LVIS)")
     s.add_argument("--name", default="eva", help="algorithm name in the COCO file name")
     s.set_defaults(func=run_submit)
 
     d = verbs.add_parser("demo", help="draw a checkpoint's boxes and masks on an image (detectron2's Visualizer)")
-    _common(d)
+    _common(d, launch=False)
     d.add_argument("--checkpoint", required=True)
+    d.add_argument("--ema", action="store_true", help="use the EMA weights stored in the checkpoint")
     d.add_argument("--input", required=True, help="image file")
     d.add_argument("--output", required=True, help="PNG to write")
     d.add_argument("--score", type=float, default=0.5, help="draw detections above this score")
     d.set_defaults(func=run_demo)
 
 
-def _common(p) -> None:
+def _common(p, launch: bool = True) -> None:
     p.add_argument("--config-file", required=True, help="LazyConfig, e.g. det/configs/COCO/...py")
+    if launch:
+        _launch_options(p)
+    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: key=value ...")
+
+
+def _launch_options(p) -> None:
     p.add_argument("--num-gpus", type=int, default=1, help="processes per machine")
     p.add_argument("--num-machines", type=int, default=1)
     p.add_argument("--machine-rank", type=int, default=0)
     p.add_argument("--dist-url", default="auto", help="tcp://HOST:PORT of machine 0 for multi-node runs")
-    p.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides: key=value ...")
 
 
 def load_config(args):
@@ -108,31 +116,71 @@ def run_eval(args) -> int:
     return _launch(_eval_main, args)
 
 
+#: the split each evaluator's server ranks (detectron2's registered names)
+TEST_SPLITS = {"COCOEvaluator": "coco_2017_test-dev", "LVISEvaluator": "lvis_v1_test_dev"}
+#: COCO's names for its splits in result file names
+COCO_SPLIT_NAMES = {"coco_2017_test-dev": "test-dev2017", "coco_2017_test": "test-challenge2017",
+                    "coco_2017_val": "val2017"}
+
+
 def _submit_main(args):
+    import shutil
+
     from detectron2.config import instantiate
     from detectron2.evaluation import inference_on_dataset
     from detectron2.utils import comm
 
     cfg = load_config(args)
-    out_dir = Path(cfg.train.output_dir) / "submission"
+    dataset = _submission_split(cfg, args.dataset)
+    out_dir = Path(cfg.train.output_dir) / "submission" / dataset
+    if comm.is_main_process():
+        shutil.rmtree(out_dir, ignore_errors=True)  # never zip a result file left by an earlier run
+    comm.synchronize()
     cfg.dataloader.evaluator.output_dir = str(out_dir)
     evaluator = instantiate(cfg.dataloader.evaluator)
-    inference_on_dataset(_model_with_weights(cfg, args), instantiate(cfg.dataloader.test), evaluator)
+    metrics = inference_on_dataset(_model_with_weights(cfg, args), instantiate(cfg.dataloader.test), evaluator)
     if comm.is_main_process():
-        write_submission(out_dir, args.output, args.name)
+        if metrics:
+            print(f"[eva] {dataset} has annotations, so these are not test-server predictions; its metrics: "
+                  f"{metrics}", file=sys.stderr)
+        write_submission(out_dir, args.output, dataset, args.name)
 
 
-def write_submission(result_dir, output: str, name: str = "eva") -> Path:
+def _submission_split(cfg, requested) -> str:
+    """Point the config's test set at the split to submit; returns its name. A registered COCO / LVIS set goes to
+    the server's test split unless ``requested`` names another; a set the config registers itself stays."""
+    names = cfg.dataloader.test.dataset.names
+    if not requested and not isinstance(names, str):
+        return str(names.get("name", "custom"))  # e.g. the demo's composites, registered on demand
+    target = cfg.dataloader.evaluator._target_
+    evaluator = (target if isinstance(target, str) else target.__name__).rsplit(".", 1)[-1]
+    dataset = requested or TEST_SPLITS.get(evaluator)
+    if dataset is None:
+        raise SystemExit(f"[eva] {evaluator} has no known test split: pass --dataset NAME")
+    cfg.dataloader.test.dataset.names = dataset
+    cfg.dataloader.evaluator.dataset_name = dataset
+    return dataset
+
+
+def write_submission(result_dir, output: str, dataset: str, name: str = "eva") -> Path:
     """Zip the evaluator's result JSON as the servers want it: COCO ``detections_<split>_<name>_results.json``
-    (test-dev by default), LVIS ``lvis_instances_results.json``."""
+    (``test-dev2017`` for ``coco_2017_test-dev``), LVIS ``lvis_instances_results.json``.
+
+    Args:
+        result_dir: the evaluator's ``output_dir``.
+        output: zip file to write.
+        dataset: the registered split predicted; names the COCO file.
+        name: the algorithm's name in the COCO file name.
+    """
     result_dir = Path(result_dir)
     coco, lvis = result_dir / "coco_instances_results.json", result_dir / "lvis_instances_results.json"
-    src = coco if coco.exists() else lvis
+    src = lvis if dataset.startswith("lvis") else coco
     if not src.exists():
-        raise FileNotFoundError(f"no result JSON in {result_dir}: the evaluator must be COCOEvaluator or "
+        raise FileNotFoundError(f"no {src.name} in {result_dir}: the evaluator must be COCOEvaluator or "
                                 f"LVISEvaluator with an output_dir")
     json.loads(src.read_text())  # a truncated file fails here, not on the server
-    arcname = f"detections_test-dev2017_{name}_results.json" if src == coco else src.name
+    arcname = src.name if src == lvis else \
+        f"detections_{COCO_SPLIT_NAMES.get(dataset, dataset)}_{name}_results.json"
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(output, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -158,7 +206,7 @@ def run_demo(args) -> int:
 
     cfg = load_config(args)
     model = build_model(cfg).eval()
-    load_detector(model, args.checkpoint)
+    load_detector(model, args.checkpoint, use_ema=args.ema)
     image = read_image(args.input, format="RGB")
     h, w = image.shape[:2]
     resize = instantiate(cfg.dataloader.test.mapper.augmentations[0])  # the config's test-time resize

@@ -70,8 +70,12 @@ def do_train(cfg, resume: bool = False, init_checkpoint: Optional[str] = None) -
     ema_hook = ModelEMAHook(model, ema_cfg.get("decay", 0.9999)) if ema_cfg.get("enabled") else None
     init_checkpoint = init_checkpoint or cfg.train.init_checkpoint
     cfg.train.init_checkpoint = ""  # detectron2's loader would guess at BAAI's key names; ours is strict
-    if init_checkpoint and not resume:
-        load_detector(model, init_checkpoint)
+    resuming = resume and DetectionCheckpointer(model, cfg.train.output_dir).has_checkpoint()
+    if init_checkpoint and not resuming:  # as detectron2's resume_or_load: a first --resume run starts from it
+        report = load_detector(model, init_checkpoint, transfer=True)
+        if report.added or report.dropped:
+            logger.warning("started from %s; re-initialised or dropped for this task:\n%s", init_checkpoint,
+                           "\n".join(f"  {k}: {why}" for k, why in report.added + report.dropped))
     model = create_ddp_model(model, **cfg.train.ddp)
     if cfg.train.amp.enabled:
         precision = getattr(torch, cfg.train.amp.get("precision", "float16"))
@@ -98,6 +102,6 @@ def do_train(cfg, resume: bool = False, init_checkpoint: Optional[str] = None) -
                              period=cfg.train.log_period) if comm.is_main_process() else None,
     ])
     checkpointer.resume_or_load(cfg.train.init_checkpoint, resume=resume)
-    start = trainer.iter + 1 if resume and checkpointer.has_checkpoint() else 0
+    start = trainer.iter + 1 if resuming else 0
     trainer.train(start, cfg.train.max_iter)
     return dict(last)

@@ -20,18 +20,19 @@ class BackboneExportHook(Hook):
     def __init__(self, filename: str = "backbone.safetensors"):
         self.filename = filename
 
-    def _export(self, runner) -> None:
+    def _export(self, runner, iteration: int) -> None:
         state = full_state_dict(runner.model)  # collective under FSDP: every rank gathers, rank 0 writes
         if runner.rank != 0:
             return
         model = runner.model.module if hasattr(runner.model, "module") else runner.model
         backbone, head = model.split_state_dict(state)
-        meta = {"eva_variant": str(getattr(model.student, "variant", "")), "iteration": str(runner.iter)}
+        meta = {"eva_variant": str(getattr(model.student, "variant", "")), "iteration": str(iteration)}
         save_checkpoint(backbone, Path(runner.work_dir) / self.filename, metadata=meta)
         save_checkpoint(head, Path(runner.work_dir) / "mim_head.safetensors", metadata=meta)
 
-    def after_save_checkpoint(self, runner, checkpoint) -> None:  # noqa: D401 (mmengine hook name)
-        self._export(runner)
+    def before_save_checkpoint(self, runner, checkpoint) -> None:
+        # mmengine calls it on every rank (Runner and FlexibleRunner), as the FSDP gather needs
+        self._export(runner, checkpoint.get("meta", {}).get("iter", runner.iter))
 
     def after_train(self, runner) -> None:
-        self._export(runner)
+        self._export(runner, runner.iter)

@@ -13,9 +13,10 @@ DEFAULT_MASK_RATIO = 105 / 256
 class BlockMaskGenerator:
     """Masks rectangular blocks of patches until ``num_masked`` patches are masked.
 
-    Each block covers at least ``min_block`` patches, its aspect ratio is log-uniform in
-    ``[min_aspect, 1 / min_aspect]``. The count is then made exact by unmasking / masking random patches, so
-    every sample of a batch has the same number of masked tokens.
+    Each block's area is drawn between ``min_block`` and the patches still to mask (so the last blocks are smaller,
+    as BEiT's generator), its aspect ratio log-uniform in ``[min_aspect, 1 / min_aspect]``. A block is placed only
+    if it masks no more than the patches still to mask. When ten draws in a row fail, random single patches
+    complete the count, so every sample of a batch has the same number of masked tokens.
 
     Args:
         grid: (h, w) patch grid.
@@ -65,8 +66,6 @@ class BlockMaskGenerator:
         count = 0
         while count < self.num_masked:
             budget = min(self.num_masked - count, self.max_block)
-            if budget < self.min_block:
-                break
             added = self._place_block(mask, budget, g)
             if added == 0:
                 break

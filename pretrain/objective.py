@@ -93,8 +93,12 @@ class EVAMIM(BaseModel):
             raise ValueError(f"mask grid {grid} does not match the student's {expected} patch grid for "
                              f"{tuple(images.shape[-2:])} images: set the dataset transform's img_size / patch_size "
                              f"to the model's (patch {self.student.patch_size})")
+        teacher = self.teacher
+        if teacher.mean.device != images.device:
+            # FSDP moves only the parameters it wraps (never calls .to()), so the hidden teacher follows here
+            teacher.to(images.device)
         with torch.no_grad():
-            target = self.teacher(images, grid)[mask.flatten(1)]
+            target = teacher(images, grid)[mask.flatten(1)]
         pred = self.predict_masked(images, mask)
         return {"loss": negative_cosine(pred, target)}
 

@@ -33,9 +33,10 @@ def convert_state_dict(checkpoint, model: nn.Module) -> Tuple[Dict[str, torch.Te
     sd = unwrap(checkpoint, report)
     report.source = detect_source(sd)
     sd = to_native(sd, report)
+    native = dict(sd)  # as the checkpoint is, before resampling to the model: what the hint describes
     sd = fit_to_model(sd, model, report)
     if not report.ok:
-        report.hint = _hint(sd, model, report)
+        report.hint = report.hint or _hint(native, model, report)
     return sd, report
 
 

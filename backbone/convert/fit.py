@@ -42,8 +42,13 @@ def _drop_absent_optionals(sd: StateDict, model, target: StateDict, report: Load
         report.dropped.append(("cls_token", "model is built without a class token (e.g. for detection)"))
         del sd["cls_token"]
     if "pos_embed" in sd and "pos_embed" not in target:
-        report.dropped.append(("pos_embed", f"model uses {getattr(model, 'pos_embed_type', 'no')} positions"))
-        del sd["pos_embed"]
+        kind = getattr(model, "pos_embed_type", "no")
+        if kind == "sincos" and not _is_sincos(sd["pos_embed"]):
+            # a learned table (a fine-tuned checkpoint) would be lost: left in, it is reported as unexpected
+            report.hint = "the checkpoint's position table is learned: build the model with pos_embed='learned'"
+        else:
+            report.dropped.append(("pos_embed", f"model uses {kind} positions"))
+            del sd["pos_embed"]
     # The last norm moves between `norm` (token pooling, pre-training) and `fc_norm` (average pooling): a
     # pre-trained final norm is the best start for a fine-tuning fc_norm, and vice versa.
     for src, dst in (("norm", "fc_norm"), ("fc_norm", "norm")):
@@ -116,3 +121,17 @@ def _space_time_grid(n: int, video_source: bool, model) -> tuple | None:
         return (n // (h * w), h, w)
     side = math.isqrt(n // t) if n % t == 0 else 0
     return (t, side, side) if side and side * side * t == n else None
+
+
+def _is_sincos(table) -> bool:
+    """Whether a ``[1, prefix + h * w, D]`` table is MAE's fixed sin-cos one (a square grid)."""
+    from ..layers import sincos_pos_embed
+
+    dim = table.shape[-1]
+    for prefix in (1, 0):
+        side = int(round((table.shape[1] - prefix) ** 0.5))
+        if side * side == table.shape[1] - prefix and dim % 4 == 0:
+            fixed = sincos_pos_embed((side, side), dim, num_prefix_tokens=prefix)
+            if torch.allclose(table.float()[:, prefix:], fixed[:, prefix:], atol=1e-4):
+                return True
+    return False

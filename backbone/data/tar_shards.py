@@ -12,6 +12,7 @@ import io
 import os
 import posixpath
 import tarfile
+import warnings
 from typing import List, Optional, Tuple, Union
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -65,8 +66,12 @@ class TarShardIndex:
             entries += [(shard_id, *images[k], *labels.get(k, _NONE)) for k in images]  # tar order
         if cache:  # atomic: concurrent ranks never read a half-written index
             from ..checkpoint import atomic_path
-            with atomic_path(path) as tmp, open(tmp, "w") as f:
-                f.writelines(" ".join(map(str, e)) + "\n" for e in entries)
+            try:
+                with atomic_path(path) as tmp, open(tmp, "w") as f:
+                    f.writelines(" ".join(map(str, e)) + "\n" for e in entries)
+            except OSError as e:  # a read-only data mount: index in memory only
+                warnings.warn(f"could not cache the shard index at {path} ({e}); it is rebuilt on each start "
+                              f"(cache_index=False silences this)")
         return entries
 
     def __len__(self) -> int:

@@ -12,8 +12,8 @@ model = dict(backbone=dict(name=recipe["variant"], img_size=recipe["img_size"]),
              label_smoothing=0.0)
 train_dataloader = dict(batch_size=per_gpu, dataset=dict(transform=dict(auto_augment=None, scale=(0.08, 1.0))))
 train_cfg = dict(max_epochs=recipe["epochs"])
-# LARS (as MAE / EVA linear probes): timm's implementation, registered by eva.cls as "TimmLars".
-optim_wrapper = dict(optimizer=dict(_delete_=True, type="TimmLars", lr=recipe["lr"], momentum=0.9,
+# LARS as MAE / EVA linear probes (trust ratio on weight matrices only): timm's Lars, as eva.cls's ProbeLars.
+optim_wrapper = dict(optimizer=dict(_delete_=True, type="ProbeLars", lr=recipe["lr"], momentum=0.9,
                                     weight_decay=recipe["weight_decay"]),
                      paramwise_cfg=dict(layer_decay=1.0))
 warmup_epochs = recipe["warmup_epochs"]

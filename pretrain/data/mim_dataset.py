@@ -44,7 +44,8 @@ class MIMTransform:
             torch.manual_seed(seed)
             top, left, h, w = T.RandomResizedCrop.get_params(image, list(self.scale), list(self.ratio))
             flip = bool(torch.rand(()) < 0.5)
-        out = TF.resized_crop(image, top, left, h, w, [self.img_size, self.img_size], antialias=True)
+        out = TF.resized_crop(image, top, left, h, w, [self.img_size, self.img_size],
+                              interpolation=TF.InterpolationMode.BICUBIC, antialias=True)  # as EVA's crops
         if flip:
             out = TF.horizontal_flip(out)
         mask = self.masker(torch.Generator().manual_seed(seed ^ 0x5DEECE66D))  # a stream of its own

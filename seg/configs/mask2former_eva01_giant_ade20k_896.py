@@ -32,7 +32,7 @@ test_pipeline = [
 tta_pipeline = [
     dict(type="LoadImageFromFile", backend_args=None),
     dict(type="TestTimeAug", transforms=[
-        [dict(type="Resize", scale_factor=s / 896, keep_ratio=True) for s in (512, 640, 768, 896, 1024, 1152, 1280)],
+        [dict(type="Resize", scale=(4 * s, s), keep_ratio=True) for s in (512, 640, 768, 896, 1024, 1152, 1280)],
         [dict(type="RandomFlip", prob=0.0, direction="horizontal"),
          dict(type="RandomFlip", prob=1.0, direction="horizontal")],
         [dict(type="LoadAnnotations", reduce_zero_label=True)],

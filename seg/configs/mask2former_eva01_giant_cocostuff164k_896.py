@@ -63,11 +63,14 @@ test_pipeline = [
     dict(type="LoadAnnotations"),
     dict(type="PackSegInputs"),
 ]
+# multi-scale + flip test: short sides at the single-scale test size times these ratios (mmseg 0.x's semantics;
+# mmseg 1.x's `scale_factor` would scale the original image instead)
 img_ratios = [0.5, 0.75, 1.0, 1.25, 1.5, 1.75]
 tta_pipeline = [
     dict(type="LoadImageFromFile", backend_args=None),
     dict(type="TestTimeAug", transforms=[
-        [dict(type="Resize", scale_factor=r, keep_ratio=True) for r in img_ratios],
+        [dict(type="Resize", scale=(4 * int(recipe["crop"] * r), int(recipe["crop"] * r)), keep_ratio=True)
+         for r in img_ratios],
         [dict(type="RandomFlip", prob=0.0, direction="horizontal"),
          dict(type="RandomFlip", prob=1.0, direction="horizontal")],
         [dict(type="LoadAnnotations")],

@@ -23,6 +23,20 @@ model = dict(
     auxiliary_head=dict(in_channels=768, num_classes=recipe["num_classes"]),
     test_cfg=dict(mode="slide", crop_size=crop_size, stride=(341, 341)),
 )
+# Multi-scale + flip test (`eva seg test --tta`) as BAAI's: the test scale times 0.5 .. 1.75, no short side below the
+# crop (ratios 0.5 / 0.75 / 1.0 all test at the crop and are averaged as three views, as in BAAI's runs). mmseg's
+# base ADE20K TTA would scale the original image instead, and load its labels without reduce_zero_label.
+tta_pipeline = [
+    dict(type="LoadImageFromFile", backend_args=None),
+    dict(type="TestTimeAug", transforms=[
+        [dict(type="Resize", scale=(4 * s, s), keep_ratio=True)
+         for s in [max(recipe["crop"], int(recipe["crop"] * r)) for r in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)]],
+        [dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+         dict(type="RandomFlip", prob=1.0, direction="horizontal")],
+        [dict(type="LoadAnnotations", reduce_zero_label=True)],
+        [dict(type="PackSegInputs")],
+    ]),
+]
 train_dataloader = dict(batch_size=recipe["batch_size"] // num_gpus)
 optim_wrapper = dict(
     type="SafeOptimWrapper",

@@ -25,3 +25,18 @@ test_pipeline = [
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# Multi-scale + flip test (`eva seg test --tta`) as BAAI's: the test scale times 0.5 .. 1.75, no short side below the
+# crop (ratios 0.5 / 0.75 / 1.0 all test at the crop and are averaged as three views, as in BAAI's runs). mmseg's
+# base ADE20K TTA would scale the original image instead, and load its labels without reduce_zero_label.
+tta_pipeline = [
+    dict(type="LoadImageFromFile", backend_args=None),
+    dict(type="TestTimeAug", transforms=[
+        [dict(type="Resize", scale=(4 * s, s), keep_ratio=True)
+         for s in [max(640, int(640 * r)) for r in (0.5, 0.75, 1.0, 1.25, 1.5, 1.75)]],
+        [dict(type="RandomFlip", prob=0.0, direction="horizontal"),
+         dict(type="RandomFlip", prob=1.0, direction="horizontal")],
+        [dict(type="LoadAnnotations", reduce_zero_label=True)],
+        [dict(type="PackSegInputs")],
+    ]),
+]

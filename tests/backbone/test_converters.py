@@ -1,5 +1,6 @@
 """Converters and checkpoint files: the released BAAI layouts, timm, ours, and every way a file can be wrong."""
 import argparse
+import os
 
 import pytest
 import torch
@@ -78,6 +79,9 @@ def test_native_roundtrip_is_atomic_file(tmp_path, suffix):
     path = tmp_path / f"ours{suffix}"
     save_checkpoint(ref.state_dict(), path)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not mkstemp's owner-only
     model = create_model("eva02_small_patch14_224", depth=2)
     assert load_checkpoint(model, path).source == "eva"
     _assert_loaded_equal(model, ref)
@@ -119,6 +123,29 @@ def test_class_token_dropped_for_detection_model():
     report = load_checkpoint(model, ref.state_dict())
     assert "cls_token" in dict(report.dropped)
     torch.testing.assert_close(model.pos_embed, ref.pos_embed)
+
+
+def test_eva_l_fine_tuned_position_table_is_kept():
+    """EVA-L pre-trains with a fixed sin-cos table and fine-tunes it: a learned table must load, never be
+    dropped as if it were the fixed one (timm's ``eva_large_patch14_196`` weights carry a learned table)."""
+    from eva.backbone.layers import sincos_pos_embed
+
+    ref = randomize_(create_model("eva_large_patch14_224", depth=2)).eval()
+    model = create_model("eva_large_patch14_224", depth=2).eval()
+    load_checkpoint(model, ref.state_dict())
+    x = torch.randn(1, 3, 224, 224)
+    torch.testing.assert_close(model(x), ref(x))
+    with pytest.raises(CheckpointError, match="pos_embed='learned'"):  # the pre-training model would lose it
+        load_checkpoint(create_model("eva_large_patch14_224", depth=2, pos_embed="sincos"), ref.state_dict())
+    mim = dict(ref.state_dict(), pos_embed=sincos_pos_embed((16, 16), 1024))  # the MIM release: the fixed table
+    report = load_checkpoint(create_model("eva_large_patch14_224", depth=2, pos_embed="sincos"), mim)
+    assert "pos_embed" in dict(report.dropped)
+
+
+def test_variant_hint_describes_the_checkpoint_as_saved():
+    ckpt = create_model("eva02_tiny_patch14_224", depth=6, patch_size=8, img_size=80).state_dict()
+    with pytest.raises(CheckpointError, match="width 192, depth 6, patch 8"):  # not the model's resampled 14
+        load_checkpoint(create_model("eva02_tiny_patch14_224", depth=2), ckpt)
 
 
 def test_other_variant_is_a_clear_error():

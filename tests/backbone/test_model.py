@@ -80,6 +80,8 @@ def test_intermediates_contract():
     torch.testing.assert_close(early[0], with_prefix[0][0])
     with pytest.raises(ValueError, match="out of range"):
         model.forward_intermediates(x, indices=[4])
+    with pytest.raises(ValueError, match="indices is empty"):
+        model.forward_intermediates(x, indices=[])
 
 
 def test_rope_and_positions_are_not_persisted():
@@ -161,6 +163,6 @@ def test_paper_numbers_of_registered_variants():
             large["rope"]) == (24, 1024, 2730, "swiglu", True, True)
     assert model_args("eva02_tiny_patch14_224")["mlp_hidden_dim"] == int(192 * 4 * 2 / 3)
     assert not model_args("eva02_small_patch14_224").get("mlp_norm")
-    assert model_args("eva_large_patch14_224")["pos_embed"] == "sincos"
+    assert model_args("eva_large_patch14_224").get("pos_embed", "learned") == "learned"  # fine-tuned tables load
     assert model_args("eva02_enormous_patch14_clip_224")["post_norm"] is True
     assert model_args("eva02_large_patch14_clip_224")["attn_inner_norm"] is True

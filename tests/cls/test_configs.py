@@ -55,7 +55,7 @@ def test_eva_clip_linear_probe_recipe():
     assert cfg.train_cfg.max_epochs == 90 and cfg.warmup_epochs == 10
     assert cfg.train_dataloader.batch_size * cfg.num_gpus == 16000
     opt = cfg.optim_wrapper.optimizer
-    assert (opt.type, opt.lr, opt.weight_decay) == ("TimmLars", 1.0, 0.0) and "betas" not in opt
+    assert (opt.type, opt.lr, opt.weight_decay) == ("ProbeLars", 1.0, 0.0) and "betas" not in opt
     assert cfg.train_dataloader.dataset.transform.auto_augment is None  # crop + flip only
 
 

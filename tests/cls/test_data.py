@@ -72,3 +72,18 @@ def test_real_images_have_class_names():
     item = ds[0]
     assert item["inputs"].shape == (3, 32, 32) and len(ds.classes) == 10 and 0 <= item["data_samples"] < 10
     assert ds.metainfo["classes"] == ds.classes
+
+
+def test_read_only_shard_folder_keeps_the_index_in_memory(folder_and_shards, monkeypatch):
+    """Data sets often sit on read-only mounts: the index cache cannot be written there, and that is no error."""
+    import tempfile
+
+    _, shards = folder_and_shards
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)  # what atomic_path meets on a read-only folder
+    with pytest.warns(UserWarning, match="could not cache the shard index"):
+        ds = TarShardClsDataset(T, shards, classes=["ant", "bee"])
+    assert len(ds) == 6 and ds[(0, 5)]["data_samples"] == 1

@@ -120,3 +120,33 @@ def test_baai_detectron2_checkpoint_loads_whole_detector(tmp_path):
     lvis = tiny_model_cfg(num_classes=5)
     with pytest.raises(CheckpointError, match="model.roi_heads.num_classes"):
         load_detector(instantiate(lvis.model), str(tmp_path / "eva02_det.pth"))
+
+
+def test_objects365_detector_starts_a_coco_one(tmp_path):
+    """``--init-checkpoint`` of the Objects365 stage (box-only, 365 classes) into a COCO Cascade Mask R-CNN: the
+    backbone, pyramid, RPN and box heads' shared layers load; the classifiers and the mask head start fresh and
+    are listed. eval / submit / demo (strict) still refuse the same file."""
+    from eva.backbone import CheckpointError
+    from eva.det import load_detector
+
+    o365 = tiny_model_cfg(num_classes=7)
+    o365.model.roi_heads.mask_in_features = None
+    o365.model.roi_heads.mask_pooler = o365.model.roi_heads.mask_head = None
+    src = randomize_(instantiate(o365.model))
+    torch.save({"model": src.state_dict()}, tmp_path / "o365.pth")
+
+    coco = instantiate(tiny_model_cfg(num_classes=3).model)
+    report = load_detector(coco, str(tmp_path / "o365.pth"), transfer=True)
+    fresh = dict(report.dropped)
+    assert "roi_heads.box_predictor.0.cls_score.weight" in fresh  # listed, and fresh at the new class count:
+    assert coco.state_dict()["roi_heads.box_predictor.0.cls_score.weight"].shape[0] == 3 + 1
+    assert any(k.startswith("roi_heads.mask_head.") for k, _ in report.added)
+    for key in ("backbone.net.blocks.1.attn.qkv.weight", "backbone.simfp_2.0.weight",
+                "proposal_generator.rpn_head.conv.conv0.weight", "roi_heads.box_head.2.fc1.weight",
+                "roi_heads.box_predictor.1.bbox_pred.weight"):
+        torch.testing.assert_close(coco.state_dict()[key], src.state_dict()[key], msg=key)
+    with pytest.raises(CheckpointError, match="cls_score"):
+        load_detector(instantiate(tiny_model_cfg(num_classes=3).model), str(tmp_path / "o365.pth"))
+    wider = tiny_model_cfg(num_classes=3, depth=3)
+    with pytest.raises(CheckpointError):  # the backbone stays strict in a transfer
+        load_detector(instantiate(wider.model), str(tmp_path / "o365.pth"), transfer=True)

@@ -73,7 +73,8 @@ def test_eva01_specifics():
     assert list(coco.lr_multiplier.scheduler.milestones)[0] == 40000
     assert coco.lr_multiplier.warmup_length * coco.train.max_iter == pytest.approx(500)
     lvis = _load("LVIS/eva01_giant_cascade_1280.py")
-    assert list(lvis.lr_multiplier.scheduler.milestones) == [70000, 75000]
+    assert list(lvis.lr_multiplier.scheduler.milestones) == [70000]
+    assert instantiate(lvis.lr_multiplier)(0.95) == pytest.approx(0.1)  # after the step at 70k of 75k
     assert lvis.dataloader.evaluator.max_dets_per_image == 1000
 
 
@@ -117,3 +118,20 @@ def test_config_instantiates(name):
     model = instantiate(cfg.model)
     assert type(model.roi_heads).__name__ == "EVACascadeROIHeads"
     assert model.backbone.net.window_size == PAPER[name][3]
+    instantiate(cfg.lr_multiplier)  # fvcore checks the milestones against the length here, not at load
+    assert model.eval().backbone.padding_constraints["square_size"] == PAPER[name][2]  # test images not cropped
+    assert model.train().backbone.padding_constraints["square_size"] == PAPER[name][1]
+
+
+def test_submit_predicts_the_servers_test_split():
+    """`eva det submit` runs on test-dev by default (COCO: coco_2017_test-dev, LVIS: lvis_v1_test_dev), with the
+    evaluator pointed at the same split; --dataset picks another; a set the config registers itself stays."""
+    from eva.det.cli import _submission_split
+
+    coco, lvis = _load("COCO/eva02_large_cascade_1024_bsl.py"), _load("LVIS/eva02_large_cascade_1024_bsl.py")
+    assert _submission_split(coco, None) == "coco_2017_test-dev"
+    assert coco.dataloader.test.dataset.names == coco.dataloader.evaluator.dataset_name == "coco_2017_test-dev"
+    assert _submission_split(lvis, None) == "lvis_v1_test_dev"
+    assert lvis.dataloader.evaluator.dataset_name == "lvis_v1_test_dev"
+    assert _submission_split(_load("COCO/eva02_large_cascade_1024_bsl.py"), "coco_2017_val") == "coco_2017_val"
+    assert _submission_split(_load("demo/eva02_tiny_composites.py"), None) == "eva_composites_val"

@@ -68,11 +68,15 @@ def test_submission_zip_loads_in_pycocotools(run, tmp_path):
     cfg, out, _, _ = run
     results = out / "coco_instances_results.json"
     assert results.exists()  # written by COCOEvaluator during training's evaluation
-    zipped = write_submission(out, str(tmp_path / "sub.zip"))
+    zipped = write_submission(out, str(tmp_path / "sub.zip"), "coco_2017_test-dev")
     with zipfile.ZipFile(zipped) as zf:
         (name,) = zf.namelist()
         dets = json.loads(zf.read(name))
     assert name == "detections_test-dev2017_eva_results.json" and len(dets) > 0
+    with zipfile.ZipFile(write_submission(out, str(tmp_path / "val.zip"), "coco_2017_val", "x")) as zf:
+        assert zf.namelist() == ["detections_val2017_x_results.json"]  # named after the split predicted
+    with pytest.raises(FileNotFoundError, match="lvis_instances_results.json"):
+        write_submission(out, str(tmp_path / "lvis.zip"), "lvis_v1_test_dev")  # never the COCO file instead
     gt = COCO(str(next(out.parent.glob("eva_test_val/annotations.json"))))
     res = gt.loadRes(dets)
     assert len(res.getAnnIds()) == len(dets) and {"bbox", "segmentation", "score"} <= set(dets[0])

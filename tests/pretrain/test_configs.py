@@ -14,9 +14,9 @@ PAPER = [
     ("eva02_small_p14_in21k.py", "eva02_small_patch14_224", "ImageNet-21K", 240, 4000, 3e-3, 1, 0.0, "eva_clip",
      True),
     ("eva02_base_p14_in21k.py", "eva02_base_patch14_224", "ImageNet-21K", 150, 2048, 1.5e-3, 1, 0.0, "eva_clip",
-     False),
-    ("eva02_large_p14_in21k.py", "eva02_large_patch14_224", "ImageNet-21K", 150, 2048, 1.5e-3, 1, 0.0, "eva_clip",
-     False),
+     True),
+    ("eva02_large_p14_in21k.py", "eva02_large_patch14_224", "ImageNet-21K", 150, 2048, 1.5e-3, 1, 0.1, "eva_clip",
+     True),
 ]
 
 

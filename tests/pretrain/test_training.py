@@ -70,6 +70,9 @@ def test_kill_and_resume_gives_identical_losses(tmp_path):
     with pytest.raises(_Crash):
         build_runner(str(DEMO_CONFIG), str(tmp_path / "killed"), cfg_options=crash).train()
     assert (tmp_path / "killed" / "iter_4.pth").exists()
+    from safetensors import safe_open
+    with safe_open(str(tmp_path / "killed" / "backbone.safetensors"), "pt") as f:  # exported with iter_4.pth
+        assert f.metadata()["iteration"] == "4"
     build_runner(str(DEMO_CONFIG), str(tmp_path / "killed"), resume=True, cfg_options=opts).train()
     resumed = losses(tmp_path / "killed")
     assert [r[0] for r in resumed] == list(range(1, 11))  # rows after the resumed iteration were replaced

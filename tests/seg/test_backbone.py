@@ -178,3 +178,24 @@ def test_config_with_only_custom_imports_trains_in_mmseg_runner(tmp_path):
     for extra in ([], ["--tta"]):
         assert main(["seg", "test", str(tmp_path / "cfg.py"), str(tmp_path / "work" / "iter_2.pth"),
                      "--work-dir", str(tmp_path / "test"), *extra]) == 0
+
+
+@pytest.mark.parametrize("name, short_sides", [
+    ("upernet_eva02_base_ade20k_512.py", [512, 512, 512, 640, 768, 896]),
+    ("upernet_eva02_large_ade20k_512.py", [512, 512, 512, 640, 768, 896]),
+    ("upernet_eva02_large_ade20k_640.py", [640, 640, 640, 800, 960, 1120]),
+    ("mask2former_eva01_giant_ade20k_896.py", [512, 640, 768, 896, 1024, 1152, 1280]),
+    ("mask2former_eva01_giant_cocostuff164k_896.py", [448, 672, 896, 1120, 1344, 1568]),
+])
+def test_multi_scale_test_sizes(name, short_sides):
+    """``--tta`` views of a 512 x 683 image (ADE20K's typical size): the short sides the recipe names, whatever the
+    original size (mmcv's ``scale_factor`` would scale the original), with ADE's labels shifted as in training."""
+    import numpy as np
+    from mmcv.transforms import Resize
+
+    cfg = Config.fromfile(CONFIGS / name)
+    resizes, _, (load_labels,), _ = cfg.tta_pipeline[1]["transforms"]
+    got = [min(Resize(**{k: v for k, v in r.items() if k != "type"})(
+        {"img": np.zeros((512, 683, 3), np.uint8)})["img"].shape[:2]) for r in resizes]
+    assert got == short_sides
+    assert load_labels.get("reduce_zero_label", False) == ("ade20k" in name)

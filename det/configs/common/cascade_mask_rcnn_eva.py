@@ -8,9 +8,10 @@ from detectron2.modeling.box_regression import Box2BoxTransform
 from detectron2.modeling.matcher import Matcher
 from detectron2.modeling.roi_heads import FastRCNNConvFCHead, FastRCNNOutputLayers
 
-from eva.det import EVACascadeROIHeads, EVAViTDet
+from eva.det import EVACascadeROIHeads, EVAFeaturePyramid, EVAViTDet
 
 model = model_zoo.get_config("common/models/mask_rcnn_vitdet.py").model
+model.backbone._target_ = EVAFeaturePyramid
 model.backbone.net = L(EVAViTDet)(
     variant="eva02_base_patch14_224",
     img_size=1024,
@@ -23,6 +24,7 @@ model.backbone.net = L(EVAViTDet)(
     out_feature="last_feat",
 )
 model.backbone.square_pad = 1024
+model.backbone.test_square_pad = None  # the recipes set it to their test size
 
 _roi = model.roi_heads  # underscore: LazyConfig leaves it out of the config
 for _key in ("box_head", "box_predictor", "proposal_matcher"):

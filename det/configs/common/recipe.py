@@ -14,6 +14,7 @@ def apply_recipe(recipe, model, dataloader, optimizer, train, lr_multiplier):
                               global_blocks=r["global_blocks"], drop_path_rate=r["drop_path"],
                               grad_checkpointing=True)
     model.backbone.square_pad = r["img_size"]
+    model.backbone.test_square_pad = r["test_size"]
     train_augs = dataloader.train.mapper.augmentations
     train_augs[1].update(target_height=r["img_size"], target_width=r["img_size"])
     train_augs[2].crop_size = (r["img_size"], r["img_size"])
@@ -28,4 +29,5 @@ def apply_recipe(recipe, model, dataloader, optimizer, train, lr_multiplier):
         lr_multiplier.scheduler = L(ConstantParamScheduler)(value=1.0)
     else:
         lr_multiplier.scheduler.milestones = r["milestones"]
+        lr_multiplier.scheduler.values = [0.1 ** i for i in range(len(r["milestones"]) + 1)]  # x0.1 at each
     lr_multiplier.warmup_length = r["warmup_iters"] / r["max_iter"]

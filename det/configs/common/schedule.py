@@ -1,7 +1,7 @@
 """Optimizer, schedule and trainer settings shared by the EVA detection recipes.
 
 AdamW with the backbone's layer-wise lr decay (``eva_lr_factor``), step schedule with linear warmup, AMP
-(bf16 autocast where supported), activation checkpointing off by default, optional model EMA.
+(bf16 autocast where supported), optional model EMA; `recipe.apply_recipe` turns activation checkpointing on.
 """
 from functools import partial
 
