@@ -15,6 +15,7 @@
                         fastest.
 
     python benchmarks/gpu_profile.py --what gemm teacher giant --out work_dirs/profile.json
+    python benchmarks/gpu_profile.py --smoke --what giant_variants teacher_variants   # CPU, tiny: code paths only
 """
 from __future__ import annotations
 
@@ -138,6 +139,11 @@ def part_attn(b: Bench, out: dict):
     out["attn"] = rows
 
 
+def _free(b: Bench):
+    if b.cuda:
+        torch.cuda.empty_cache()
+
+
 def _ensure_peak(b: Bench):
     if b.peak_tflops is None:
         section_peak(b, {})
@@ -150,10 +156,11 @@ def part_giant_variants(b: Bench, out: dict):
     from gpu import forward_flops
     _ensure_peak(b)
     torch.manual_seed(0)
-    with torch.device("cuda"):
-        base = create_model("eva_giant_patch14_224", num_classes=1000).eval()
-    x = torch.randn(128, 3, 224, 224, device="cuda")
-    flops = forward_flops(base, x[:1]) * 128
+    n, depth = (2, dict(depth=2)) if b.args.smoke else (128, {})
+    with b.device:
+        base = create_model("eva_giant_patch14_224", num_classes=1000, **depth).eval()
+    x = torch.randn(n, 3, 224, 224, device=b.device)
+    flops = forward_flops(base, x[:1]) * n
     base = base.to(torch.bfloat16)
     xb = x.to(torch.bfloat16)
     del x
@@ -180,24 +187,25 @@ def part_giant_variants(b: Bench, out: dict):
                 m(xb)
         t0 = time.time()
         run()
-        torch.cuda.synchronize()
+        b.sync()
         compile_s = time.time() - t0
         with torch.inference_mode(), (sdpa_kernel([backend]) if backend else contextlib.nullcontext()):
             err = rel_err(m(xb).float(), plain)  # against eager bf16 with exact GELU
-        b.record("giant", f"eva_giant_patch14_224 inference b128 {label}", ms=(ms := b.time_ms(run)),
-                 img_s=128 / ms * 1e3, flops=flops, compile_s=compile_s, rel_err_vs_eager_bf16=err)
+        b.record("giant", f"eva_giant_patch14_224 inference b{n} {label}", ms=(ms := b.time_ms(run)),
+                 img_s=n / ms * 1e3, flops=flops, compile_s=compile_s, rel_err_vs_eager_bf16=err)
         out["giant_variants"] = [r for r in b.rows if r["section"] in ("peak", "giant")]
         del m
-        torch.cuda.empty_cache()
+        _free(b)
 
 
 def part_teacher_variants(b: Bench, out: dict):
     from eva.pretrain.objective import EVAMIM
     from eva.pretrain.teachers import build_teacher
-    images = torch.rand(64, 3, 224, 224, device="cuda")
-    cfg = dict(type="eva_clip", variant="eva_giant_patch14_clip_224", embed_dim=1024, allow_random=True)
+    n, small = (2, dict(depth=2)) if b.args.smoke else (64, {})
+    images = torch.rand(n, 3, 224, 224, device=b.device)
+    cfg = dict(type="eva_clip", variant="eva_giant_patch14_clip_224", embed_dim=1024, allow_random=True, **small)
     torch.manual_seed(0)
-    ref_teacher = build_teacher(cfg).cuda()
+    ref_teacher = build_teacher(cfg).to(b.device)
     state = ref_teacher.state_dict()
     ref = ref_teacher(images[:8], (16, 16))  # fp32 weights, eager
     del ref_teacher
@@ -218,7 +226,7 @@ def part_teacher_variants(b: Bench, out: dict):
             print(f"[teacher] {label}: skipped, {b.left():.0f} s left", flush=True)
             continue
         torch._dynamo.reset()
-        t = build_teacher(cfg).cuda()
+        t = build_teacher(cfg).to(b.device)
         t.load_state_dict(state)
         t.optimize("bf16")
         if dtype == "fp8":
@@ -226,32 +234,32 @@ def part_teacher_variants(b: Bench, out: dict):
         t.tower.set_gelu_epilogue(epilogue)
         t._compile(dict(dynamic=False, **kw))
 
-        def run(n=64):
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+        def run(n=n):
+            with torch.autocast(b.device.type, dtype=torch.bfloat16):
                 return t(images[:n], (16, 16))
         got = run(8)
         ms = b.time_ms(run)
         cos = torch.nn.functional.cosine_similarity(got, ref, dim=-1)
-        b.record("teacher", f"EVA-CLIP-g teacher b64 {label} compiled", ms=ms, targets_rel_err_vs_fp32=rel_err(got, ref),
+        b.record("teacher", f"EVA-CLIP-g teacher b{n} {label} compiled", ms=ms, targets_rel_err_vs_fp32=rel_err(got, ref),
                  targets_cos_min=cos.min().item())
         if best is None or ms < best[1]:
             best = (label, ms, t)
         out["teacher_variants"] = [r for r in b.rows if r["section"] in ("teacher", "mim")]
         if best is None or best[2] is not t:
             del t
-        torch.cuda.empty_cache()
+        _free(b)
     if best is None or b.left() < 60:
         return
     label, teacher_ms, t = best
     torch.manual_seed(0)
-    with torch.device("cuda"):
-        model = EVAMIM(backbone=dict(name="eva02_large_patch14_224"), teacher=t)
+    with b.device:
+        model = EVAMIM(backbone=dict(name="eva02_large_patch14_224", **small), teacher=t)
     model.student.compile_blocks(dynamic=False)
     grid = model.student.feature_grid((224, 224))
-    mask = torch.rand(64, *grid, device="cuda") < 0.4
+    mask = torch.rand(n, *grid, device=b.device) < 0.4
     ms = b.time_ms(mim_step_fn(model, images, mask, b))
-    b.record("mim", f"MIM step EVA-02-L + EVA-CLIP-g b64, teacher {label}, compiled student", ms=ms,
-             img_s=64 / ms * 1e3, teacher_ms=teacher_ms, teacher_share=teacher_ms / ms)
+    b.record("mim", f"MIM step EVA-02-L + EVA-CLIP-g b{n}, teacher {label}, compiled student", ms=ms,
+             img_s=n / ms * 1e3, teacher_ms=teacher_ms, teacher_share=teacher_ms / ms)
     out["teacher_variants"] = [r for r in b.rows if r["section"] in ("teacher", "mim")]
 
 
@@ -263,16 +271,23 @@ def main(argv=None):
     ap.add_argument("--teacher-variants", type=int, default=8, help="how many of the teacher variants to run")
     ap.add_argument("--giant-variants", type=int, default=6, help="how many of the EVA-01-g variants to run")
     ap.add_argument("--budget-s", type=float, default=1e9, help="skip variants that would not finish in time")
+    ap.add_argument("--smoke", action="store_true",
+                    help="giant_variants / teacher_variants on the CPU with 2-block models (the code paths only)")
     args = ap.parse_args(argv)
-    if not torch.cuda.is_available():
-        sys.exit("gpu_profile.py needs a CUDA GPU")
-    b = Bench(argparse.Namespace(smoke=False, budget_s=args.budget_s, teacher_variants=args.teacher_variants,
-                                 giant_variants=args.giant_variants, warmup=3, iters=10, out=args.out))
+    if args.smoke and not set(args.what) <= {"giant_variants", "teacher_variants"}:
+        sys.exit("--smoke runs giant_variants and teacher_variants only")
+    if not torch.cuda.is_available() and not args.smoke:
+        sys.exit("gpu_profile.py needs a CUDA GPU (--smoke checks its variant parts on the CPU)")
+    b = Bench(argparse.Namespace(smoke=args.smoke, budget_s=args.budget_s, teacher_variants=args.teacher_variants,
+                                 giant_variants=args.giant_variants, warmup=1 if args.smoke else 3,
+                                 iters=1 if args.smoke else 10, out=args.out))
     out = dict(meta=b.meta)
     for part in args.what:
         try:
             globals()[f"part_{part}"](b, out)
-        except Exception:  # one broken part must not lose the others' numbers
+        except Exception:  # one broken part must not lose the others' numbers (a smoke run must fail)
+            if args.smoke:
+                raise
             import traceback
             traceback.print_exc()
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -23,3 +23,22 @@ def test_gpu_benchmark_smoke_runs_every_section(tmp_path):
     assert equality and all(r["rel_err"] < 2e-2 for r in equality)
     if importlib.util.find_spec("detectron2") is not None:  # the peer of the detection rows
         assert any(r["name"].endswith("detectron2 ViT eager") for r in rows)
+
+
+@pytest.mark.slow
+def test_gpu_profile_variant_parts_smoke(tmp_path):
+    """The parts the next GPU run starts with (GELU epilogue, tensor-wise FP8 teacher) run end to end on the CPU:
+    a GPU is lent rarely and briefly, so a code-path error must show here first."""
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gpu_profile.py"), "--smoke", "--what",
+                           "giant_variants", "teacher_variants", "--giant-variants", "1", "--teacher-variants", "1",
+                           "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    giant = [r for r in result["giant_variants"] if r["section"] == "giant"]
+    assert giant[0]["name"].endswith("GELU epilogue") and giant[0]["rel_err_vs_eager_bf16"] < 2e-2
+    teachers = [r for r in result["teacher_variants"] if r["section"] == "teacher"]
+    assert teachers[0]["name"].startswith("EVA-CLIP-g teacher b2 fp8 tensor-wise")
+    assert teachers[0]["targets_cos_min"] > 0.99 and teachers[0]["targets_rel_err_vs_fp32"] < 0.1
+    (mim,) = [r for r in result["teacher_variants"] if r["section"] == "mim"]  # the step with that teacher
+    assert mim["teacher_share"] > 0 and mim["img_s"] > 0
