@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from importlib.metadata import entry_points
 from typing import List, Optional
@@ -121,22 +122,26 @@ def run_convert(args) -> int:
             name, overrides = _guess_architecture(preview, describe_state_dict(preview), VARIANTS)
         if "head.weight" in preview:
             overrides["num_classes"] = int(preview["head.weight"].shape[0])
+        # a video file this tool wrote records its frames: defaults for --frames / --tubelet / --inflation
+        recorded = {k: overrides.pop(k) for k in ("num_frames", "tubelet_size", "inflation") if k in overrides}
         overrides.update(_parse_settings(args.set))
         if args.patch_size:
             overrides["patch_size"] = args.patch_size
         if args.img_size:
             overrides["img_size"] = args.img_size
-        if (args.tubelet or args.inflation) and not args.frames:
+        if (args.tubelet or args.inflation) and not (args.frames or recorded):
             raise ValueError("--tubelet and --inflation describe a video model: give --frames too")
-        if args.frames:
+        frames = args.frames or recorded.get("num_frames")
+        if frames:
             from .video import create_video_model
-            video = dict(num_frames=args.frames, tubelet_size=args.tubelet or 1, inflation=args.inflation or "average")
+            video = dict(num_frames=frames, tubelet_size=args.tubelet or recorded.get("tubelet_size", 1),
+                         inflation=args.inflation or recorded.get("inflation", "average"))
             model = create_video_model(name, **video, **overrides)
             overrides.update(video)
         else:
             model = create_model(name, **overrides)
         sd, report = convert_state_dict(obj, model)
-    except (CheckpointError, KeyError, ValueError) as e:
+    except (CheckpointError, KeyError, ValueError, TypeError) as e:  # TypeError: an unknown --set option
         print(f"eva convert: {e}", file=sys.stderr)
         return 2
     print(f"model: {name} {json.dumps(overrides) if overrides else ''}".rstrip())
@@ -145,7 +150,7 @@ def run_convert(args) -> int:
         print("eva convert: the checkpoint does not fit; nothing written", file=sys.stderr)
         return 2
     if args.to == "timm":
-        if args.frames:
+        if frames:
             print("eva convert: timm has no video model; export with --to eva", file=sys.stderr)
             return 2
         if name in NOT_IN_TIMM_NAMES:
@@ -254,9 +259,11 @@ def _guess_architecture(sd, desc, variants):
         overrides["patch_size"] = desc["patch"]
     if "cls_token" not in sd and "patch_embed.proj.weight" in sd:
         overrides.update(class_token=False, global_pool="")
-    if pos is not None:
-        side = int(round((pos.shape[1] - ("cls_token" in sd)) ** 0.5))
-        if side * desc["patch"] != a["img_size"]:
+    video = sd["patch_embed.proj.weight"].ndim == 5 if "patch_embed.proj.weight" in sd else False
+    if pos is not None and not video:  # a video table is frames x grid: --frames / --img-size say what it is
+        tokens = pos.shape[1] - ("cls_token" in sd)
+        side = math.isqrt(tokens)
+        if side * side == tokens and side * desc["patch"] != a["img_size"]:
             overrides["img_size"] = side * desc["patch"]
     rel = {int(k.split(".")[1]): int(v.shape[0]) for k, v in sd.items() if k.endswith(".attn.rel_pos_h")}
     if rel:  # decomposed relative positions: 2 * side - 1 rows, windowed blocks smaller than global ones

@@ -131,7 +131,8 @@ def _submit_main(args):
     from detectron2.utils import comm
 
     cfg = load_config(args)
-    dataset = _submission_split(cfg, args.dataset)
+    named = [o.split("=", 1)[1] for o in args.opts if o.startswith("dataloader.test.dataset.names=")]
+    dataset = _submission_split(cfg, args.dataset or (named[-1] if named else None))  # an override counts too
     out_dir = Path(cfg.train.output_dir) / "submission" / dataset
     if comm.is_main_process():
         shutil.rmtree(out_dir, ignore_errors=True)  # never zip a result file left by an earlier run
@@ -174,10 +175,11 @@ def write_submission(result_dir, output: str, dataset: str, name: str = "eva") -
     """
     result_dir = Path(result_dir)
     coco, lvis = result_dir / "coco_instances_results.json", result_dir / "lvis_instances_results.json"
-    src = lvis if dataset.startswith("lvis") else coco
+    # `submit` clears the folder first, so the one file there is this run's; with both, the split decides
+    src = coco if coco.exists() and not (lvis.exists() and dataset.startswith("lvis")) else lvis
     if not src.exists():
-        raise FileNotFoundError(f"no {src.name} in {result_dir}: the evaluator must be COCOEvaluator or "
-                                f"LVISEvaluator with an output_dir")
+        raise FileNotFoundError(f"no {coco.name} or {lvis.name} in {result_dir}: the evaluator must be "
+                                f"COCOEvaluator or LVISEvaluator with an output_dir")
     json.loads(src.read_text())  # a truncated file fails here, not on the server
     arcname = src.name if src == lvis else \
         f"detections_{COCO_SPLIT_NAMES.get(dataset, dataset)}_{name}_results.json"

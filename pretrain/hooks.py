@@ -31,7 +31,7 @@ class BackboneExportHook(Hook):
         save_checkpoint(head, Path(runner.work_dir) / "mim_head.safetensors", metadata=meta)
 
     def before_save_checkpoint(self, runner, checkpoint) -> None:
-        # mmengine calls it on every rank (Runner and FlexibleRunner), as the FSDP gather needs
+        # rank 0 only under Runner (no gather there); every rank under FlexibleRunner's FSDP, as the gather needs
         self._export(runner, checkpoint.get("meta", {}).get("iter", runner.iter))
 
     def after_train(self, runner) -> None:

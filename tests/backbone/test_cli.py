@@ -87,6 +87,15 @@ def test_convert_inflates_a_baai_image_checkpoint_to_video(tmp_path, eva):
     assert torch.equal(central[:, :, 1], ref.patch_embed.proj.weight) and not central[:, :, 0].any()
     res = eva("convert", src, tmp_path / "x.pth", "--tubelet", "2")
     assert res.returncode == 2 and "give --frames" in res.stderr
+    # a video file read back: its recorded frames are the defaults, and the table is frames x grid, not one image
+    res = eva("convert", out, tmp_path / "again.safetensors")
+    assert res.returncode == 0, res.stderr
+    assert '"num_frames": 8, "tubelet_size": 2' in res.stdout and "resized" not in res.stdout
+    torch.save({"state_dict": read_checkpoint(out)}, tmp_path / "trained_video.pth")  # no recorded settings
+    res = eva("convert", tmp_path / "trained_video.pth", tmp_path / "v.pth", "--frames", "8", "--tubelet", "2")
+    assert res.returncode == 0 and "img_size" not in res.stdout and "resized" not in res.stdout, res.stdout
+    res = eva("convert", out, tmp_path / "y.pth", "--set", "windw_size=16")
+    assert res.returncode == 2 and "windw_size" in res.stderr  # a clear error, not a traceback
 
 
 def test_convert_reports_bad_input(tmp_path, eva):

@@ -137,9 +137,10 @@ def test_eva_l_fine_tuned_position_table_is_kept():
     torch.testing.assert_close(model(x), ref(x))
     with pytest.raises(CheckpointError, match="pos_embed='learned'"):  # the pre-training model would lose it
         load_checkpoint(create_model("eva_large_patch14_224", depth=2, pos_embed="sincos"), ref.state_dict())
-    mim = dict(ref.state_dict(), pos_embed=sincos_pos_embed((16, 16), 1024))  # the MIM release: the fixed table
-    report = load_checkpoint(create_model("eva_large_patch14_224", depth=2, pos_embed="sincos"), mim)
-    assert "pos_embed" in dict(report.dropped)
+    for dtype in (torch.float32, torch.float16):  # the MIM release: the fixed table, also stored in half precision
+        mim = dict(ref.state_dict(), pos_embed=sincos_pos_embed((16, 16), 1024).to(dtype))
+        report = load_checkpoint(create_model("eva_large_patch14_224", depth=2, pos_embed="sincos"), mim)
+        assert "pos_embed" in dict(report.dropped)
 
 
 def test_variant_hint_describes_the_checkpoint_as_saved():

@@ -75,8 +75,13 @@ def test_submission_zip_loads_in_pycocotools(run, tmp_path):
     assert name == "detections_test-dev2017_eva_results.json" and len(dets) > 0
     with zipfile.ZipFile(write_submission(out, str(tmp_path / "val.zip"), "coco_2017_val", "x")) as zf:
         assert zf.namelist() == ["detections_val2017_x_results.json"]  # named after the split predicted
-    with pytest.raises(FileNotFoundError, match="lvis_instances_results.json"):
-        write_submission(out, str(tmp_path / "lvis.zip"), "lvis_v1_test_dev")  # never the COCO file instead
+    lvis_dir = tmp_path / "lvis"  # LVISEvaluator's file, zipped under the name LVIS's server takes
+    lvis_dir.mkdir()
+    (lvis_dir / "lvis_instances_results.json").write_text(json.dumps(dets))
+    with zipfile.ZipFile(write_submission(lvis_dir, str(tmp_path / "lvis.zip"), "lvis_v1_test_dev")) as zf:
+        assert zf.namelist() == ["lvis_instances_results.json"]
+    with pytest.raises(FileNotFoundError, match="no coco_instances_results.json"):
+        write_submission(tmp_path / "empty", str(tmp_path / "none.zip"), "coco_2017_test-dev")
     gt = COCO(str(next(out.parent.glob("eva_test_val/annotations.json"))))
     res = gt.loadRes(dets)
     assert len(res.getAnnIds()) == len(dets) and {"bbox", "segmentation", "score"} <= set(dets[0])
