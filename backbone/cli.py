@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from importlib.metadata import entry_points
 from typing import List, Optional
@@ -106,9 +105,9 @@ def register(sub) -> None:
 
 def run_convert(args) -> int:
     from .checkpoint import read_checkpoint, save_checkpoint
-    from .convert import CheckpointError, LoadReport, convert_state_dict, describe_state_dict, export_timm
+    from .convert import CheckpointError, LoadReport, convert_state_dict, export_timm, match_variant
     from .convert.layouts import to_native, unwrap
-    from .variants import VARIANTS, NOT_IN_TIMM_NAMES, create_model
+    from .variants import NOT_IN_TIMM_NAMES, create_model
 
     try:
         obj = read_checkpoint(args.src, weights_only=not args.unsafe_pickle)
@@ -119,7 +118,7 @@ def run_convert(args) -> int:
         elif saved:
             name, overrides = saved
         else:
-            name, overrides = _guess_architecture(preview, describe_state_dict(preview), VARIANTS)
+            name, overrides = match_variant(preview)
         if "head.weight" in preview:
             overrides["num_classes"] = int(preview["head.weight"].shape[0])
         # a video file this tool wrote records its frames: defaults for --frames / --tubelet / --inflation
@@ -229,49 +228,6 @@ def _parse_settings(items):
         except json.JSONDecodeError:
             out[key] = value  # a bare string
     return out
-
-
-def _guess_architecture(sd, desc, variants):
-    """The registered variant closest to a native state dict, and the overrides that make it that checkpoint's
-    architecture exactly (depth, patch, image size, class token, relative positions): a conversion changes the
-    layout, never the model, unless ``--patch-size`` / ``--img-size`` ask for it."""
-    candidates = desc["candidates"] or [
-        n for n, a in variants.items() if a["embed_dim"] == desc["width"]
-        and (a.get("mlp_type", "gelu") == "swiglu") == desc["swiglu"] and bool(a.get("mlp_norm")) == desc["sub_ln"]]
-    inner_norm = "blocks.0.attn.norm.weight" in sd  # EVA-CLIP towers' attention norm: architecture, not a size
-    candidates = [n for n in candidates if bool(variants[n].get("attn_inner_norm")) == inner_norm]
-    if not candidates:
-        raise ValueError(f"no registered variant has this architecture ({desc['summary']}); pass --model")
-    pos = sd.get("pos_embed")
-
-    def score(name):
-        a = variants[name]
-        grid = a["img_size"] // a["patch_size"]
-        s = 2 * (a["depth"] == desc["depth"]) + 2 * (a.get("patch_size") == desc["patch"])
-        s += pos is not None and pos.shape[1] == grid * grid + 1
-        s += (a.get("global_pool", "avg") == "token") == ("norm.weight" in sd and "fc_norm.weight" not in sd)
-        return s
-    name = max(candidates, key=score)
-    a, overrides = variants[name], {}
-    if a["depth"] != desc["depth"]:
-        overrides["depth"] = desc["depth"]
-    if desc["patch"] and a["patch_size"] != desc["patch"]:
-        overrides["patch_size"] = desc["patch"]
-    if "cls_token" not in sd and "patch_embed.proj.weight" in sd:
-        overrides.update(class_token=False, global_pool="")
-    video = sd["patch_embed.proj.weight"].ndim == 5 if "patch_embed.proj.weight" in sd else False
-    if pos is not None and not video:  # a video table is frames x grid: --frames / --img-size say what it is
-        tokens = pos.shape[1] - ("cls_token" in sd)
-        side = math.isqrt(tokens)
-        if side * side == tokens and side * desc["patch"] != a["img_size"]:
-            overrides["img_size"] = side * desc["patch"]
-    rel = {int(k.split(".")[1]): int(v.shape[0]) for k, v in sd.items() if k.endswith(".attn.rel_pos_h")}
-    if rel:  # decomposed relative positions: 2 * side - 1 rows, windowed blocks smaller than global ones
-        overrides.update(rel_pos=True, rel_pos_grid=(max(rel.values()) + 1) // 2)
-        if min(rel.values()) != max(rel.values()):
-            overrides.update(window_size=(min(rel.values()) + 1) // 2,
-                             global_blocks=sorted(i for i, n in rel.items() if n == max(rel.values())))
-    return name, overrides
 
 
 if __name__ == "__main__":

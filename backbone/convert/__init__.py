@@ -6,13 +6,13 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
-from .describe import describe_state_dict
+from .describe import describe_state_dict, match_variant
 from .fit import fit_to_model
 from .layouts import detect_source, native_to_timm, to_native, unwrap
 from .report import CheckpointError, LoadReport, compare_keys
 
 __all__ = ["convert_state_dict", "export_timm", "CheckpointError", "LoadReport", "detect_source",
-           "compare_keys", "describe_state_dict", "to_native", "unwrap", "fit_to_model"]
+           "compare_keys", "describe_state_dict", "match_variant", "to_native", "unwrap", "fit_to_model"]
 
 
 def convert_state_dict(checkpoint, model: nn.Module) -> Tuple[Dict[str, torch.Tensor], LoadReport]:
