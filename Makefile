@@ -38,7 +38,7 @@ demo: setup
 		$(VPY) -m eva.backbone.cli det train --config-file $(DET_DEMO) && \
 		$(VPY) -m eva.backbone.cli det demo --config-file $(DET_DEMO) --checkpoint work_dirs/demo_det/model_final.pth \
 			--input datasets/eva_composites_val/images/000000.jpg --output work_dirs/demo_det/prediction.png; \
-	else echo "[eva] detectron2 is not installed: skipping the detection demo (README: installing detectron2)"; fi
+	else echo "[eva] detectron2 is not installed: skipping the detection demo (README: \"Installing detectron2\")"; fi
 
 bench: setup
 	$(VPY) benchmarks/backbone.py --device cpu

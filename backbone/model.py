@@ -207,7 +207,11 @@ class EVAViT(nn.Module):
 
     @torch.jit.ignore
     def set_grad_checkpointing(self, enable: bool = True) -> None:
-        """Recompute each block in the backward pass instead of storing its activations."""
+        """Recompute each block in the backward pass instead of storing its activations.
+
+        Args:
+            enable: turn activation checkpointing on (``False`` turns it off).
+        """
         self.grad_checkpointing = enable
 
     def compile_blocks(self, **compile_kwargs) -> "EVAViT":
@@ -231,7 +235,11 @@ class EVAViT(nn.Module):
         return self
 
     def set_attn_impl(self, impl: str) -> None:
-        """``"sdpa"`` (``F.scaled_dot_product_attention``, default) or ``"math"`` (explicit softmax)."""
+        """Choose how every block computes attention.
+
+        Args:
+            impl: ``"sdpa"`` (``F.scaled_dot_product_attention``, default) or ``"math"`` (explicit softmax).
+        """
         if impl not in ("sdpa", "math"):
             raise ValueError(f"attention implementation must be 'sdpa' or 'math', got {impl!r}")
         for blk in self.blocks:
@@ -252,7 +260,12 @@ class EVAViT(nn.Module):
         return self
 
     def freeze(self, patch_embed: bool = False, num_blocks: int = 0) -> None:
-        """Stop gradients to the embeddings (``patch_embed``, position, class token) and the first blocks."""
+        """Stop gradients to the embeddings and the first blocks.
+
+        Args:
+            patch_embed: freeze the patch embedding, the position table and the class token.
+            num_blocks: freeze blocks ``0 .. num_blocks - 1``.
+        """
         if patch_embed:
             for p in [*self.patch_embed.parameters(), self.pos_embed, self.cls_token]:
                 if p is not None:
@@ -284,8 +297,8 @@ class EVAViT(nn.Module):
 
         Args:
             x: images (clips ``[B, C, T, H, W]`` for :class:`~eva.backbone.video.EVAVideoViT`).
-            token_mask: optional ``[B, N]`` bool (``N`` patch tokens); True patches are replaced by ``mask_token`` ``[1, 1, D]``
-                before positions are added (BEiT-style masked image modeling).
+            token_mask: optional ``[B, N]`` bool (``N`` patch tokens); True patches are replaced by ``mask_token``
+                ``[1, 1, D]`` before positions are added (BEiT-style masked image modeling).
         """
         x, grid = self.patchify(x)
         b, n, _ = x.shape
@@ -354,6 +367,14 @@ class EVAViT(nn.Module):
         return x if pre_logits else self.head(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Classify images.
+
+        Args:
+            x: images ``[B, C, H, W]`` (any size: padded to the patch, positions resampled).
+
+        Returns:
+            ``[B, num_classes]`` logits, or pooled features ``[B, D]`` when built with ``num_classes=0``.
+        """
         return self.forward_head(self.forward_features(x))
 
     def forward_intermediates(

@@ -47,7 +47,11 @@ NOT_IN_TIMM_NAMES = frozenset({"eva_large_patch14_224"})
 
 
 def list_models(pattern: str = "*") -> List[str]:
-    """Registered variant names matching a shell-style ``pattern``."""
+    """Registered variant names, sorted.
+
+    Args:
+        pattern: shell-style filter, e.g. ``"eva02_*"``.
+    """
     from fnmatch import fnmatch
     return sorted(n for n in VARIANTS if fnmatch(n, pattern))
 

@@ -8,7 +8,8 @@ C=requirements/constraints.txt
 CACHE=${EVA_WHEEL_CACHE:-$HOME/.cache/eva/wheels}/torch-$(sed -n 's/^torch==//p' $C)
 log() { echo "[setup] $*"; }
 
-"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || { log "Python >= 3.10 needed"; exit 1; }
+"$PYTHON" -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' \
+  || { log "Python 3.10-3.12 needed (the pinned numpy 1.26 has no wheels for 3.13): PYTHON=python3.11 make setup"; exit 1; }
 [ -x .venv/bin/python ] || { log "creating .venv"; "$PYTHON" -m venv .venv; }
 PIP=".venv/bin/python -m pip"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -58,7 +59,7 @@ elif ls "$CACHE"/detectron2-*.whl >/dev/null 2>&1; then
   log "installing detectron2 from the wheel cache"
   $PIP install -q -c $C --no-deps "$(ls "$CACHE"/detectron2-*.whl | head -n 1)"
 else
-  log "detectron2 not installed: eva.det and its tests need it (README: 'Installing detectron2')"
+  log "detectron2 not installed: eva.det and its tests need it (README: 'Installing detectron2', under Set-up details)"
 fi
 .venv/bin/python - <<'PY'
 import torch, timm, mmcv, mmengine, mmseg, mmdet, mmaction

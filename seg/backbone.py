@@ -42,6 +42,9 @@ class EVASegBackbone(EVAViT):
         if bad:
             raise ValueError(f"out_indices {bad} out of range for a {depth}-block {variant}")
         self.variant, self.out_indices = variant, tuple(i % depth for i in out_indices)
+        if list(self.out_indices) != sorted(set(self.out_indices)):  # the maps come out in block order
+            raise ValueError(f"out_indices must increase (shallow to deep, as the neck expects), got "
+                             f"{tuple(out_indices)}")
         self.set_grad_checkpointing(grad_checkpointing)
         self.load_report = self.load_backbone(pretrained)
 

@@ -35,6 +35,10 @@ def load_recognizer(model: nn.Module, path_or_state) -> LoadReport:
 
     The backbone goes through the converter (another frame count or size is resampled); the head must match.
 
+    Args:
+        model: the recognizer built from the config.
+        path_or_state: a checkpoint file (ours, BAAI's video release, an image backbone) or a loaded state dict.
+
     Returns:
         The backbone's load report; anything that does not fit raises ``CheckpointError`` listing the keys.
     """

@@ -67,10 +67,10 @@ def match_variant(sd: Dict[str, torch.Tensor]) -> Tuple[str, dict]:
         overrides.update(class_token=False, global_pool="")
     video = sd["patch_embed.proj.weight"].ndim == 5 if "patch_embed.proj.weight" in sd else False
     if pos is not None and not video:  # a video table is frames x grid: --frames / --img-size say what it is
-        tokens = pos.shape[1] - ("cls_token" in sd)
-        side = math.isqrt(tokens)
-        if side * side == tokens and side * desc["patch"] != a["img_size"]:
-            overrides["img_size"] = side * desc["patch"]
+        # Our tables keep the class-token slot even without a class token; other layouts may not have it.
+        tokens = next((n for n in (pos.shape[1] - 1, pos.shape[1]) if math.isqrt(n) ** 2 == n), None)
+        if tokens and math.isqrt(tokens) * desc["patch"] != a["img_size"]:
+            overrides["img_size"] = math.isqrt(tokens) * desc["patch"]
     rel = {int(k.split(".")[1]): int(v.shape[0]) for k, v in sd.items() if k.endswith(".attn.rel_pos_h")}
     if rel:  # decomposed relative positions: 2 * side - 1 rows, windowed blocks smaller than global ones
         overrides.update(rel_pos=True, rel_pos_grid=(max(rel.values()) + 1) // 2)

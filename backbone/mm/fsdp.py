@@ -30,7 +30,13 @@ def is_fsdp(model: nn.Module) -> bool:
 
 @FUNCTIONS.register_module(force=True)
 def eva_block_wrap_policy(module: nn.Module, recurse: bool, nonwrapped_numel: int) -> bool:
-    """FSDP auto-wrap policy: one FSDP unit per transformer block of any EVA backbone (the root wraps the rest)."""
+    """FSDP auto-wrap policy: one FSDP unit per transformer block of any EVA backbone (the root wraps the rest).
+
+    Args:
+        module: the module FSDP is deciding about.
+        recurse: whether FSDP asks to descend into ``module`` (always yes) or to wrap it.
+        nonwrapped_numel: parameters not yet wrapped below ``module`` (unused: blocks are wrapped by type).
+    """
     from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy
 
     from ..layers.block import Block, PostNormBlock

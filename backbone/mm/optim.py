@@ -25,10 +25,13 @@ from .fsdp import is_fsdp, original_ndims
 class LayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Parameter groups from :func:`eva.backbone.param_groups_layer_decay`.
 
-    ``paramwise_cfg`` keys: ``layer_decay`` (1.0 = none), ``backbone_prefix`` (name prefix of the EVA backbone
-    inside the model, e.g. ``"backbone."``; other parameters get the top layer's rate), ``num_layers`` (default
-    the backbone's depth), ``no_decay_names`` (extra names without weight decay). Each group's lr is
-    ``base_lr * lr_scale``; mmengine's schedulers scale every group from its own initial lr.
+    Each group's lr is ``base_lr * lr_scale``; mmengine's schedulers scale every group from its own initial lr.
+
+    Args:
+        optim_wrapper_cfg: mmengine's ``optim_wrapper`` config (``optimizer.lr`` and ``weight_decay`` are read).
+        paramwise_cfg: ``layer_decay`` (1.0 = none); ``backbone_prefix``, the name prefix of the EVA backbone
+            inside the model, e.g. ``"backbone."`` (other parameters get the top layer's rate); ``num_layers``
+            (default: the backbone's depth); ``no_decay_names``, extra names without weight decay.
     """
 
     def __call__(self, model: nn.Module):

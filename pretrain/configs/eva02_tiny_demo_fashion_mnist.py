@@ -30,3 +30,4 @@ param_scheduler = [
 ]
 default_hooks = dict(checkpoint=dict(interval=100, max_keep_ckpts=2), logger=dict(interval=20))
 env_cfg = dict(dist_cfg=dict(backend="gloo"))
+work_dir = "work_dirs/demo"  # where the cls / seg / video / det demos look for backbone.safetensors

@@ -94,7 +94,15 @@ class Teacher(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor, grid: Tuple[int, int]) -> torch.Tensor:
-        """Images in [0, 1] ``[B, 3, H, W]`` -> targets ``[B, grid_h * grid_w, out_dim]`` on the student grid."""
+        """The MIM targets of a batch, one per student patch.
+
+        Args:
+            images: ``[B, 3, H, W]`` in [0, 1] (resized to :attr:`input_size` and normalised here).
+            grid: the student's patch grid ``(grid_h, grid_w)``; the teacher's map is resampled onto it.
+
+        Returns:
+            ``[B, grid_h * grid_w, out_dim]`` float32 targets, without autograd state.
+        """
         x = images.float()
         if tuple(x.shape[-2:]) != self.input_size:  # resized in fp32: antialiasing has no bf16 kernel on CPU
             x = F.interpolate(x, size=self.input_size, mode="bilinear", align_corners=False, antialias=True)

@@ -107,5 +107,7 @@ default_hooks = dict(
     logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
     checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=5000, max_keep_ckpts=2),
 )
-# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook)
+# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook);
+# the fixed seed makes the sampler's order the same in a resumed run (mmengine replays the batches it skips)
 custom_hooks = [dict(type="ResumeStateHook")]
+randomness = dict(seed=0)

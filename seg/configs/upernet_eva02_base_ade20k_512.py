@@ -59,5 +59,7 @@ default_hooks = dict(
     sampler_seed=dict(type="DistSamplerSeedHook"),
     visualization=dict(type="SegVisualizationHook"),
 )
-# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook)
+# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook);
+# the fixed seed makes the sampler's order the same in a resumed run (mmengine replays the batches it skips)
 custom_hooks = [dict(type="ResumeStateHook")]
+randomness = dict(seed=0)

@@ -128,3 +128,10 @@ def test_convert_keeps_the_checkpoint_architecture(tmp_path, eva):
     key = "blocks.5.attn.qkv.weight"
     torch.testing.assert_close(model.state_dict()[key], ref.state_dict()[key])
     assert eva("convert", tmp_path / "a.safetensors", tmp_path / "c.pth", "--set", "nokey").returncode == 2
+
+    det = randomize_(create_model("eva02_tiny_patch14_224", depth=2, patch_size=16, img_size=128, class_token=False,
+                                  global_pool=""))  # a detection backbone: its table keeps the unused class slot
+    save_checkpoint(det.state_dict(), tmp_path / "det.safetensors")
+    res = eva("convert", tmp_path / "det.safetensors", tmp_path / "d.safetensors")
+    assert res.returncode == 0 and "resized" not in res.stdout and '"img_size": 128' in res.stdout, res.stdout
+    assert not load_checkpoint(det, tmp_path / "d.safetensors").resized  # the 8x8 table comes back as it was

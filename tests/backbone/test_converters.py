@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from eva.backbone import CheckpointError, create_model, load_checkpoint, read_checkpoint, save_checkpoint
-from eva.backbone.layers import resize_pos_embed
+from eva.backbone.layers import resize_pos_embed, resize_rel_pos
 
 from .helpers import randomize_, to_baai_layout
 
@@ -114,6 +114,8 @@ def test_rel_pos_tables_resampled_for_another_window():
     model = create_model("eva_giant_patch14_224", **dict(common, window_size=16))
     report = load_checkpoint(model, ref.state_dict())
     assert ("blocks.0.attn.rel_pos_h", (27, 88), (31, 88)) in report.resized
+    for key in ("blocks.0.attn.rel_pos_h", "blocks.1.attn.rel_pos_w"):  # the values are the resampled tables
+        torch.testing.assert_close(model.state_dict()[key], resize_rel_pos(ref.state_dict()[key], 31))
 
 
 def test_class_token_dropped_for_detection_model():

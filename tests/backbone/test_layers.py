@@ -1,4 +1,5 @@
 """Layer-level checks against independent references (timm's RoPE builder, brute-force relative bias)."""
+import pytest
 import torch
 from timm.layers import build_rotary_pos_embed
 
@@ -60,3 +61,23 @@ def test_rel_pos_resize_is_linear_interpolation():
     for c in range(3):
         ref = np.interp(centres, np.arange(7), table[:, c].numpy())
         np.testing.assert_allclose(out[:, c].numpy(), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["sdpa", "explicit"])
+@pytest.mark.parametrize("hw", [(6, 5), (4, 4)])
+def test_rel_pos_attention_equals_timm_sam(fused, hw):
+    """Relative-position attention against timm's SAM ViT attention (the same decomposed tables, always installed,
+    unlike detectron2): the same q-scaling, bias and softmax."""
+    from timm.models.vision_transformer_sam import Attention as SamAttention
+
+    from eva.backbone.layers import Attention
+
+    from .helpers import randomize_
+
+    peer = randomize_(SamAttention(64, num_heads=4, qkv_bias=True, use_rel_pos=True, input_size=hw), 0.5).eval()
+    ours = Attention(64, 4, qkv_bias="qkv", rel_pos_grid=hw).eval()
+    ours.load_state_dict(peer.state_dict(), strict=True)
+    ours.fused_attn = fused
+    x = torch.randn(2, *hw, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x.flatten(1, 2), grid=hw), peer(x).flatten(1, 2), atol=1e-5, rtol=1e-4)

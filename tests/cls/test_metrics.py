@@ -48,6 +48,19 @@ def test_label_map_restricts_the_head():
     assert out.shape == (6, 3) and torch.equal(out[:, 0], LOGITS[:, 2]) and torch.isinf(out[:, 1]).all()
 
 
+def test_metric_scores_the_mapped_columns(tmp_path):
+    """The metric evaluates a larger head on a smaller label space through the map, end to end."""
+    (tmp_path / "map.txt").write_text("3 1 -1")  # evaluated class 0 -> head column 3, 1 -> 1, 2 -> none
+    metric = ClsMetric(topk=(1, 2), label_map=str(tmp_path / "map.txt"))
+    labels = [0, 1, 0, 1, 2, 0]
+    metric.process(None, [{"logits": lg, "label": lb} for lg, lb in zip(LOGITS, labels)])
+    m = metric.evaluate(len(labels))
+    # mapped logits (columns 3, 1): [3, 1], [2, 9], [3, 2], [9, 8], [1, 3], [9, 1] -> argmax 0, 1, 0, 0, 1, 0
+    assert m["cls/top1"] == pytest.approx(100 * 4 / 6)  # samples 0, 1, 2, 5 right; class 2 can never win
+    assert m["cls/top2"] == pytest.approx(100 * 5 / 6)
+    assert m["cls/mean_class_acc"] == pytest.approx(100 * (1 + 1 / 2 + 0) / 3)
+
+
 @pytest.mark.parametrize("head", [21843, 21841, 21842])
 def test_in1k_inside_21k_heads(head):
     from importlib.resources import files

@@ -34,6 +34,10 @@ def test_finetune_head_is_avg_pool_fc_norm_linear(tmp_path):
 
 def test_linear_probe_freezes_the_backbone(tmp_path):
     model = EVAClassifier(TINY_BACKBONE, num_classes=5, head="linear_probe")
+    x = torch.randn(2, 3, 48, 48)
+    randomize_(model.backbone)  # the probe's feature is the class token after the final norm, not a token average
+    torch.testing.assert_close(model.extract_feat(x), model.backbone.forward_features(x)[:, 0])
+    assert not torch.allclose(model.extract_feat(x), model.backbone.forward_features(x)[:, 1:].mean(1))
     model.train()
     assert not model.backbone.training and model.probe.training
     bn = model.probe[0]
@@ -103,3 +107,19 @@ def test_config_layer_decay_groups_follow_the_rule():
     assert seen == sum(1 for _ in model.parameters())
     head = next(g for g in wrapper.optimizer.param_groups if any(p is model.backbone.head.weight for p in g["params"]))
     assert head["lr"] == pytest.approx(base)
+
+
+def test_released_fine_tuned_classifier_loads_strictly_for_evaluation(tmp_path):
+    """`eva cls eval` on a BAAI fine-tuned file: the right class count reproduces its logits; another class count
+    is an error, never a silently random head."""
+    from eva.cls.checkpoint import load_classifier
+
+    ref = randomize_(create_model(**TINY_BACKBONE, num_classes=4)).eval()
+    torch.save({"model": to_baai_layout(ref.state_dict(), split_qkv=False, mlp="w12")}, tmp_path / "ft.pt")
+    model = EVAClassifier(TINY_BACKBONE, num_classes=4).eval()
+    assert load_classifier(model, str(tmp_path / "ft.pt")) == "released"
+    x = torch.randn(2, 3, 48, 48)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref(x))
+    with pytest.raises(CheckpointError, match="head.weight"):
+        load_classifier(EVAClassifier(TINY_BACKBONE, num_classes=7), str(tmp_path / "ft.pt"))

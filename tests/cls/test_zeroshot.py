@@ -73,11 +73,16 @@ def test_zeroshot_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
 
     from eva.backbone.cli import main
 
-    _release(tmp_path / "eva_clip.pt", openai_text=False)
+    from open_clip.zero_shot_metadata import SIMPLE_IMAGENET_TEMPLATES
+
+    from eva.cls.data import ImageFolderClsDataset
+
+    ref_vision, ref_text = _release(tmp_path / "eva_clip.pt", openai_text=False)
     rng = np.random.default_rng(0)
-    for cls in ("golden_retriever", "tabby_cat"):
+    folders = ("golden_retriever", "tabby_cat", "tree_frog")
+    for cls in folders:
         (tmp_path / "data" / cls).mkdir(parents=True)
-        for i in range(2):
+        for i in range(3):
             pixels = rng.integers(0, 255, (40, 50, 3), dtype=np.uint8)
             Image.fromarray(pixels).save(tmp_path / "data" / cls / f"{i}.png")
     monkeypatch.setattr(zeroshot, "EVACLIP", functools.partial(EVACLIP, vision_overrides=VISION, text_overrides=TEXT))
@@ -85,5 +90,29 @@ def test_zeroshot_cli_on_an_image_folder(tmp_path, monkeypatch, capsys):
     assert main(["cls", "zeroshot", "--model", NAME, "--checkpoint", str(tmp_path / "eva_clip.pt"),
                  "--data", str(tmp_path / "data"), "--templates", "simple", "--out", str(out), "--workers", "0"]) == 0
     metrics = json.loads(out.read_text())
-    assert set(metrics) == {"zeroshot/top1"} and metrics["zeroshot/top1"] in (0.0, 25.0, 50.0, 75.0, 100.0)
     assert "zeroshot/top1" in capsys.readouterr().out
+
+    # the same images through the reference towers, prompts from the folder names with spaces
+    tok = open_clip.get_tokenizer(NAME)
+    data = ImageFolderClsDataset(dict(img_size=224, training=False, crop_pct=1.0), str(tmp_path / "data"))
+    names = [c.replace("_", " ") for c in folders]
+    with torch.no_grad():
+        text = torch.stack([F.normalize(F.normalize(ref_text(tok([t(c) for t in SIMPLE_IMAGENET_TEMPLATES])),
+                                                    dim=-1).mean(0), dim=0) for c in names], dim=1)
+        images = torch.stack([data[i]["inputs"] for i in range(len(data))])
+        pred = (F.normalize(ref_vision(images), dim=-1) @ text).argmax(1)
+    labels = torch.tensor([data[i]["data_samples"] for i in range(len(data))])
+    assert labels.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    expected = float((pred == labels).float().mean() * 100)
+    assert set(metrics) == {"zeroshot/top1"} and metrics["zeroshot/top1"] == pytest.approx(expected, abs=1e-4)
+    assert len(set(pred.tolist())) > 1  # random towers still separate the images: a mis-wired order would show
+
+
+def test_imagenet_synset_folders_get_readable_class_names():
+    from open_clip.zero_shot_metadata import IMAGENET_CLASSNAMES
+    from timm.data import ImageNetInfo
+
+    synsets = ImageNetInfo().label_names()
+    names = zeroshot.classnames_from(sorted(synsets))
+    assert names[0] == "tench" and names == list(IMAGENET_CLASSNAMES) and len(names) == 1000
+    assert zeroshot.classnames_from(["sports_car", "n0123"]) == ["sports car", "n0123"]

@@ -117,7 +117,17 @@ def test_eval_and_submit_cli(run, tmp_path):
     assert main(["det", "eval", *common, f"train.output_dir={tmp_path / 'eval'}", *data]) == 0
     assert main(["det", "submit", *common, "--output", str(tmp_path / "sub.zip"),
                  f"train.output_dir={tmp_path / 'sub'}", *data]) == 0
-    with zipfile.ZipFile(tmp_path / "sub.zip") as zf:
-        dets = json.loads(zf.read(zf.namelist()[0]))
-    ours = json.loads((out / "coco_instances_results.json").read_text())  # training's evaluation, EMA weights
-    assert len(dets) == len(ours)  # --ema: the submission holds the detections of the EMA weights
+    def scored(path_or_zip):
+        if str(path_or_zip).endswith(".zip"):
+            with zipfile.ZipFile(path_or_zip) as zf:
+                dets = json.loads(zf.read(zf.namelist()[0]))
+        else:
+            dets = json.loads(path_or_zip.read_text())
+        return sorted((d["image_id"], d["category_id"], round(d["score"], 4)) for d in dets)
+
+    ours = scored(out / "coco_instances_results.json")  # training's evaluation, on the EMA weights
+    assert scored(tmp_path / "sub.zip") == ours  # --ema: the submission holds the EMA weights' detections
+    raw = [c for c in common if c != "--ema"]
+    assert main(["det", "submit", *raw, "--output", str(tmp_path / "raw.zip"),
+                 f"train.output_dir={tmp_path / 'raw'}", *data]) == 0
+    assert scored(tmp_path / "raw.zip") != ours  # the raw weights predict otherwise

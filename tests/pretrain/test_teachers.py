@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from eva.pretrain.teachers import (build_teacher, EfficientNetLite0Teacher, EVACLIPTeacher, OpenCLIPTeacher, PixelTeacher,
-                                   TimmTeacher)
+from eva.pretrain.teachers import (build_teacher, EfficientNetLite0Teacher, EVACLIPTeacher, OpenCLIPTeacher,
+                                   PixelTeacher, TimmTeacher)
 
 
 def test_efficientnet_lite0_real_weights_block10():
@@ -17,6 +17,8 @@ def test_efficientnet_lite0_real_weights_block10():
     assert resampled.shape == (2, 80, 112)
     # real ImageNet weights: BatchNorm statistics were loaded, not defaults
     assert not torch.allclose(t.stem[1].running_var, torch.ones_like(t.stem[1].running_var))
+    x = torch.rand(2, 3, 8, 8)  # TF-style input scaling, as the lite models were trained
+    torch.testing.assert_close((x - t.mean) / t.std, (x * 255 - 127) / 128)
 
 
 def test_pixel_teacher_normalises_each_patch():
@@ -24,11 +26,23 @@ def test_pixel_teacher_normalises_each_patch():
     out = t(torch.rand(2, 3, 32, 32), (8, 8))
     assert out.shape == (2, 64, 48)
     torch.testing.assert_close(out.mean(-1), torch.zeros(2, 64), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out.var(-1), torch.ones(2, 64), atol=1e-3, rtol=0)
+    images = torch.rand(2, 3, 32, 32)  # 32 = 8 x 4: no resampling, so patch (i, j) is the image's own block
+    out = t(images, (8, 8))
+    for b, i, j in ((0, 0, 0), (1, 2, 5), (0, 7, 3)):
+        block = images[b, :, 4 * i:4 * i + 4, 4 * j:4 * j + 4].reshape(-1)  # channel-major, as F.unfold
+        torch.testing.assert_close(out[b, i * 8 + j], (block - block.mean()) / (block.var() + 1e-6).sqrt())
 
 
 def test_timm_teacher_patch_tokens():
     t = TimmTeacher("vit_tiny_patch16_224", input_size=64, allow_random=True)
-    assert t(torch.rand(1, 3, 64, 64), (4, 4)).shape == (1, 16, 192)
+    images = torch.rand(1, 3, 64, 64)
+    out = t(images, (4, 4))
+    assert out.shape == (1, 16, 192)
+    m = t.model  # timm's own forward: the model's normalisation, final norm, class token dropped
+    mean, std = (torch.tensor(m.pretrained_cfg[k]).view(1, 3, 1, 1) for k in ("mean", "std"))
+    with torch.no_grad():
+        torch.testing.assert_close(out, m.forward_features((images - mean) / std)[:, m.num_prefix_tokens:])
 
 
 def test_eva_clip_teacher_projected_tokens():
@@ -50,6 +64,29 @@ def test_open_clip_teacher_projected_tokens():
         _, tokens = v(x)
         ours = t.features(x).flatten(2).transpose(1, 2)
     torch.testing.assert_close(ours, tokens @ v.proj, atol=1e-5, rtol=1e-5)
+
+
+def test_eva_clip_teacher_targets_are_the_timm_clip_towers_projected_patch_tokens():
+    """EVA-02's targets: timm's EVA-CLIP tower on OpenAI-CLIP-normalised images, after the final norm and the
+    projection head, class token dropped."""
+    import timm
+    from timm.data import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+    from eva.backbone import convert_state_dict
+
+    from ..backbone.helpers import randomize_
+
+    peer = randomize_(timm.create_model("eva02_base_patch16_clip_224", pretrained=False, depth=1,
+                                        num_classes=32)).eval()
+    t = EVACLIPTeacher("eva02_base_patch16_clip_224", embed_dim=32, depth=1, allow_random=True)
+    sd, report = convert_state_dict(peer.state_dict(), t.tower)
+    assert report.ok, report.summary()
+    t.tower.load_state_dict(sd)
+    images = torch.rand(2, 3, 224, 224)
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD))
+    with torch.no_grad():
+        expected = peer.head(peer.forward_features((images - mean) / std))[:, 1:]
+    torch.testing.assert_close(t(images, (14, 14)), expected, atol=1e-4, rtol=0)
 
 
 def test_teacher_without_weights_is_refused():

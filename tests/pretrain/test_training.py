@@ -6,10 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
 
 from eva.backbone import create_model, load_checkpoint
 from eva.pretrain.cli import DEMO_CONFIG, build_runner
+
+from ..crash import Killed
 
 
 def small_options(max_iters, ckpt_every=1000, lr=1.5e-3, extra=None):
@@ -46,20 +47,6 @@ def test_a_few_steps_on_real_data_lower_the_loss(tmp_path):
     assert load_checkpoint(model, tmp_path / "backbone.safetensors", strict=True).ok
 
 
-class _Crash(Exception):
-    pass
-
-
-@HOOKS.register_module(force=True)
-class CrashAfterIter(Hook):
-    def __init__(self, at: int):
-        self.at = at
-
-    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
-        if runner.iter + 1 == self.at:
-            raise _Crash(f"simulated kill after iteration {self.at}")
-
-
 def test_kill_and_resume_gives_identical_losses(tmp_path):
     opts = small_options(10, ckpt_every=4, extra={"model.backbone.drop_path_rate": 0.1})
     build_runner(str(DEMO_CONFIG), str(tmp_path / "straight"), cfg_options=opts).train()
@@ -67,7 +54,7 @@ def test_kill_and_resume_gives_identical_losses(tmp_path):
 
     crash = dict(opts, custom_hooks=[dict(type="ResumeStateHook"), dict(type="BackboneExportHook"),
                                      dict(type="LossCurveHook"), dict(type="CrashAfterIter", at=6)])
-    with pytest.raises(_Crash):
+    with pytest.raises(Killed):
         build_runner(str(DEMO_CONFIG), str(tmp_path / "killed"), cfg_options=crash).train()
     assert (tmp_path / "killed" / "iter_4.pth").exists()
     from safetensors import safe_open

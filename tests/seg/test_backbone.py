@@ -39,6 +39,25 @@ def test_four_strides_from_the_pyramid():
     assert [tuple(f.shape[-2:]) for f in feats] == [(16, 16), (8, 8), (4, 4), (2, 2)]  # strides 4, 8, 16, 32
 
 
+def test_backbone_outputs_follow_out_indices():
+    """Output k is block out_indices[k]'s (shapes alone cannot tell: every level is stride 16 before the neck)."""
+    from eva.seg import EVASegBackbone
+
+    _, model = _tiny_segmentor()
+    bb = model.backbone.eval()
+    bb.out_indices = (0, 1, 3)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        outs = bb(x)
+        assert len(outs) == 3 and not torch.allclose(outs[0], outs[-1])
+        for i, out in zip(bb.out_indices, outs):
+            alone = bb.forward_intermediates(x, indices=[i], norm=False, output_fmt="NCHW", intermediates_only=True)
+            torch.testing.assert_close(out, alone[0])
+    for bad in ((3, 1), (1, 1, 2)):
+        with pytest.raises(ValueError, match="out_indices must increase"):
+            EVASegBackbone(**dict(TINY, out_indices=bad))
+
+
 @pytest.mark.parametrize("hw", [(64, 64), (70, 53)])
 def test_train_step_at_odd_crop_sizes(hw):
     from mmengine.structures import PixelData

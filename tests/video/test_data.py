@@ -82,11 +82,12 @@ def test_motion_factors_metric_scores_speed_and_order_separately():
     from eva.video.metrics import MotionFactorsMetric
 
     metric = MotionFactorsMetric()
-    # (true, predicted): right speed wrong order, both right, wrong speed right order, both wrong
-    for gt, pred in ((0, 3), (4, 4), (2, 1), (5, 0)):
+    # (true, predicted): right speed wrong order, both right (twice), both wrong; the two scores differ, so
+    # swapping the factors fails
+    for gt, pred in ((0, 3), (4, 4), (2, 2), (5, 0)):
         sample = ActionDataSample().set_gt_labels(torch.tensor([gt])).set_pred_score(torch.eye(6)[pred])
         metric.process(None, [sample.to_dict()])
-    assert metric.evaluate(4) == {"motion/speed_acc": 0.5, "motion/order_acc": 0.5}
+    assert metric.evaluate(4) == {"motion/speed_acc": 0.75, "motion/order_acc": 0.5}
 
 
 def test_a_rebuild_with_other_settings_leaves_only_its_own_clips(tmp_path):

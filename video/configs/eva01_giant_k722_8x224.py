@@ -62,8 +62,10 @@ test_pipeline = [
     dict(type="FormatShape", input_format="NCTHW"),
     dict(type="PackActionInputs"),
 ]
+# Workers restart each epoch from mmengine's fixed per-worker seeds (not persistent: a persistent worker's random
+# stream would continue across epochs, so a run resumed at an epoch boundary would augment differently)
 train_dataloader = dict(
-    batch_size=recipe["batch_size"] // (num_gpus * accumulate), num_workers=8, persistent_workers=True,
+    batch_size=recipe["batch_size"] // (num_gpus * accumulate), num_workers=8, persistent_workers=False,
     sampler=dict(type="DefaultSampler", shuffle=True),
     dataset=dict(type=dataset_type, ann_file=f"{data_root}/train.txt", data_prefix=dict(video=f"{data_root}/train"),
                  pipeline=train_pipeline))
@@ -102,8 +104,10 @@ default_hooks = dict(
     sampler_seed=dict(type="DistSamplerSeedHook"),
     sync_buffers=dict(type="SyncBuffersHook"),
 )
-# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook)
+# exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook);
+# the fixed seed gives a resumed run the same sampler order and worker seeds
 custom_hooks = [dict(type="ResumeStateHook")]
+randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),
                dist_cfg=dict(backend="nccl"))
 log_processor = dict(type="LogProcessor", window_size=20, by_epoch=True)

@@ -1,6 +1,7 @@
-"""CPU demo (`eva det demo-train`): Cascade Mask R-CNN on the tiny EVA-02 that `eva demo` pre-trained, trained on
-copy-paste composites of real Fashion-MNIST items on real photos (exact masks, 10 classes), evaluated by
-detectron2's COCOEvaluator. Heads are slimmed and the schedule shortened to fit minutes on 2 cores."""
+"""CPU demo (`make demo`'s step 5: `eva det train --config-file` this file): Cascade Mask R-CNN on the tiny
+EVA-02 that `eva demo` pre-trained, trained on copy-paste composites of real Fashion-MNIST items on real photos
+(exact masks, 10 classes), evaluated by detectron2's COCOEvaluator. Heads are slimmed and the schedule shortened
+to fit minutes on 2 cores."""
 from detectron2.config import LazyCall as L
 from detectron2.data import get_detection_dataset_dicts
 from detectron2.layers import ShapeSpec
