@@ -1,6 +1,5 @@
 """The CPU demo config (`make demo`): it builds with only `custom_imports`, its dataset class writes and reads
 the real composites in mmseg's layout, and a killed run resumes exactly."""
-import argparse
 from pathlib import Path
 
 import pytest
@@ -58,12 +57,9 @@ def test_written_labels_are_the_item_class_plus_one(tmp_path):
 def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
     """mmseg's iteration loop through `eva seg train`'s runner: killed after iteration 5 with a checkpoint at 3,
     resumed, it ends bit-for-bit where an uninterrupted run ends (fixed seed, data-loading worker, drop path)."""
-    import torch
-
-    from eva.backbone.mm.cli import build_part_runner
     from eva.seg.cli import _register
 
-    from ..crash import Killed
+    from ..crash import Killed, assert_same_weights, kill_after, train_part
 
     cfg = tmp_path / "tiny.py"
     cfg.write_text(
@@ -74,17 +70,9 @@ def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
         f"train_cfg = dict(max_iters=6, val_interval=100, val_begin=100)\n"
         f"param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=6)]\n"
         f"default_hooks = dict(checkpoint=dict(interval=3, max_keep_ckpts=3))\n")
-
-    def train(work, resume=False, options=None):
-        args = argparse.Namespace(config=str(cfg), work_dir=str(tmp_path / work), cfg_options=options or {})
-        runner = build_part_runner(args, ["eva.seg"], _register, resume=resume)
-        runner.train()
-        return runner.model.state_dict()
-
-    straight = train("straight")
+    straight = train_part(cfg, tmp_path / "straight", ["eva.seg"], _register).model.state_dict()
     with pytest.raises(Killed):
-        train("killed", options={"custom_hooks": [dict(type="ResumeStateHook"), dict(type="CrashAfterIter", at=5)]})
-    resumed = train("killed", resume=True)
+        train_part(cfg, tmp_path / "killed", ["eva.seg"], _register, options=kill_after(5))
+    resumed = train_part(cfg, tmp_path / "killed", ["eva.seg"], _register, resume=True).model.state_dict()
     assert sorted(p.name for p in (tmp_path / "killed").glob("iter_*.pth")) == ["iter_3.pth", "iter_6.pth"]
-    for k, v in straight.items():
-        assert torch.equal(v, resumed[k]), k
+    assert_same_weights(straight, resumed)

@@ -45,14 +45,9 @@ def test_train_test_and_demo_through_the_runner(tmp_path, capsys):
 def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
     """mmaction2's epoch loop: killed during epoch 2, resumed from epoch 1's checkpoint, it ends bit-for-bit where
     an uninterrupted run ends (the K722 recipe's fixed seed and per-epoch worker seeds; drop path on)."""
-    import argparse
-
-    import torch
-
-    from eva.backbone.mm.cli import build_part_runner
     from eva.video.cli import _register
 
-    from ..crash import Killed
+    from ..crash import Killed, assert_same_weights, kill_after, train_part
 
     src = {p.name: p for p in real_video_files()}.get("carphone_pristine.mp4") or real_video_files()[0]
     dataset = dict(data_root=str(tmp_path / "clips"), sources=[str(src)], train_step=24, val_step=24)
@@ -68,19 +63,11 @@ def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
         f"                        convert_to_iter_based=True)]\n"
         f"default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2))\n")
 
-    def train(work, resume=False, options=None):
-        args = argparse.Namespace(config=str(config), work_dir=str(tmp_path / work), cfg_options=options or {})
-        runner = build_part_runner(args, ["eva.video"], _register, resume=resume)
-        runner.train()
-        return runner
-
-    runner = train("straight")
+    runner = train_part(config, tmp_path / "straight", ["eva.video"], _register)
     straight, per_epoch = runner.model.state_dict(), len(runner.train_dataloader)
     assert per_epoch >= 2
     with pytest.raises(Killed):
-        train("killed", options={"custom_hooks": [dict(type="ResumeStateHook"),
-                                                  dict(type="CrashAfterIter", at=per_epoch + 1)]})
+        train_part(config, tmp_path / "killed", ["eva.video"], _register, options=kill_after(per_epoch + 1))
     assert [p.name for p in (tmp_path / "killed").glob("epoch_*.pth")] == ["epoch_1.pth"]
-    resumed = train("killed", resume=True).model.state_dict()
-    for k, v in straight.items():
-        assert torch.equal(v, resumed[k]), k
+    resumed = train_part(config, tmp_path / "killed", ["eva.video"], _register, resume=True).model.state_dict()
+    assert_same_weights(straight, resumed)
