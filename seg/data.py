@@ -24,7 +24,10 @@ def write_semantic_composites(root: str, n: int, size: int = 128, split: str = "
         return root
     (root / "img").mkdir(parents=True, exist_ok=True)
     (root / "ann").mkdir(parents=True, exist_ok=True)
-    for i, comp in enumerate(make_composites(n, size=size, split=split, seed=seed, object_size=(size // 4, size // 2))):
+    # min_visible=0: every visible item pixel is labelled, also those of a mostly hidden item (detection drops such
+    # items; a per-pixel label has no reason to)
+    comps = make_composites(n, size=size, split=split, seed=seed, object_size=(size // 4, size // 2), min_visible=0.0)
+    for i, comp in enumerate(comps):
         label = np.zeros((size, size), dtype=np.uint8)
         for mask, cls in zip(comp.masks, comp.labels):
             label[mask] = cls + 1

@@ -43,9 +43,10 @@ def test_written_labels_are_the_item_class_plus_one(tmp_path):
     from eva.backbone.data import FASHION_MNIST_CLASSES, make_composites
     from eva.seg.data import CLASSES, write_semantic_composites
 
-    root = write_semantic_composites(str(tmp_path), 3, size=64, split="test", seed=3)
-    comps = make_composites(3, size=64, split="test", seed=3, object_size=(16, 32))  # what it wrote
-    assert sum(len(c.labels) for c in comps) >= 3
+    root = write_semantic_composites(str(tmp_path), 6, size=64, split="test", seed=3)
+    comps = make_composites(6, size=64, split="test", seed=3, object_size=(16, 32), min_visible=0.0)  # as written
+    hidden = make_composites(6, size=64, split="test", seed=3, object_size=(16, 32))  # detection's: drops items
+    assert sum(len(c.labels) for c in hidden) < sum(len(c.labels) for c in comps)  # ... that are mostly hidden
     for i, comp in enumerate(comps):
         label = np.asarray(Image.open(root / "ann" / f"{i:05d}.png"))
         assert (label[~comp.masks.any(0)] == 0).all()  # the photo is "background"
