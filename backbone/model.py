@@ -367,13 +367,15 @@ class EVAViT(nn.Module):
         return x if pre_logits else self.head(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Classify images.
+        """Features, then the head.
 
         Args:
-            x: images ``[B, C, H, W]`` (any size: padded to the patch, positions resampled).
+            x: images ``[B, C, H, W]`` (any size: padded to the patch, positions resampled); clips
+                ``[B, C, T, H, W]`` for :class:`~eva.backbone.video.EVAVideoViT`.
 
         Returns:
-            ``[B, num_classes]`` logits, or pooled features ``[B, D]`` when built with ``num_classes=0``.
+            ``[B, num_classes]`` logits; pooled features ``[B, D]`` with ``num_classes=0``; all tokens ``[B, N, D]``
+            with ``num_classes=0, global_pool=""`` (the detection / segmentation backbones).
         """
         return self.forward_head(self.forward_features(x))
 

@@ -11,19 +11,31 @@ from mmseg.datasets import BaseSegDataset
 
 from eva.backbone.data import FASHION_MNIST_CLASSES, make_composites
 
+#: version of the labelling rule (2: every visible item pixel is labelled, mostly hidden items too)
+LABEL_VERSION = 2
+
 #: label 0 is the photo behind the objects; item class k is label k + 1.
 CLASSES = ("background", *FASHION_MNIST_CLASSES)
 
 
 def write_semantic_composites(root: str, n: int, size: int = 128, split: str = "train", seed: int = 0) -> Path:
-    """Write ``root/img/*.jpg`` and ``root/ann/*.png`` (uint8 labels, :data:`CLASSES`) once; returns ``root``."""
+    """Write ``root/img/*.jpg`` and ``root/ann/*.png`` (uint8 labels, :data:`CLASSES`) once; returns ``root``.
+
+    ``root/composites.json`` records what was written; a set written with other settings (or by an earlier version
+    of the labelling) is replaced.
+    """
+    import json
+
     from PIL import Image
 
     root = Path(root)
-    if (root / "ann").is_dir() and len(list((root / "ann").glob("*.png"))) == n:
+    stamp = dict(labels=LABEL_VERSION, n=n, size=size, split=split, seed=seed)
+    if (root / "composites.json").is_file() and json.loads((root / "composites.json").read_text()) == stamp:
         return root
-    (root / "img").mkdir(parents=True, exist_ok=True)
-    (root / "ann").mkdir(parents=True, exist_ok=True)
+    for sub, suffix in (("img", ".jpg"), ("ann", ".png")):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        for old in (root / sub).glob(f"[0-9][0-9][0-9][0-9][0-9]{suffix}"):  # only files this function names
+            old.unlink()
     # min_visible=0: every visible item pixel is labelled, also those of a mostly hidden item (detection drops such
     # items; a per-pixel label has no reason to)
     comps = make_composites(n, size=size, split=split, seed=seed, object_size=(size // 4, size // 2), min_visible=0.0)
@@ -33,6 +45,7 @@ def write_semantic_composites(root: str, n: int, size: int = 128, split: str = "
             label[mask] = cls + 1
         Image.fromarray(comp.image).save(root / "img" / f"{i:05d}.jpg", quality=95)
         Image.fromarray(label).save(root / "ann" / f"{i:05d}.png")
+    (root / "composites.json").write_text(json.dumps(stamp))
     return root
 
 

@@ -1,5 +1,5 @@
 """Kill-and-resume for mm-based training: a hook that simulates a kill, the runner `eva <part> train` builds, and
-the bit-for-bit comparison of the weights. Every mm-based part's resume test uses them."""
+the bit-for-bit comparison of the weights, for the kill-and-resume tests (pre-training, segmentation, video)."""
 import argparse
 
 import torch

@@ -37,7 +37,8 @@ def load_recognizer(model: nn.Module, path_or_state) -> LoadReport:
 
     Args:
         model: the recognizer built from the config.
-        path_or_state: a checkpoint file (ours, BAAI's video release, an image backbone) or a loaded state dict.
+        path_or_state: a recognizer checkpoint file (ours, or BAAI's video release) or a loaded state dict; image
+            backbones are loaded through the backbone's ``pretrained=`` instead.
 
     Returns:
         The backbone's load report; anything that does not fit raises ``CheckpointError`` listing the keys.

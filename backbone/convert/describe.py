@@ -67,8 +67,11 @@ def match_variant(sd: Dict[str, torch.Tensor]) -> Tuple[str, dict]:
         overrides.update(class_token=False, global_pool="")
     video = sd["patch_embed.proj.weight"].ndim == 5 if "patch_embed.proj.weight" in sd else False
     if pos is not None and not video:  # a video table is frames x grid: --frames / --img-size say what it is
-        # Our tables keep the class-token slot even without a class token; other layouts may not have it.
-        tokens = next((n for n in (pos.shape[1] - 1, pos.shape[1]) if math.isqrt(n) ** 2 == n), None)
+        # Our tables keep the class-token slot even without a class token; other layouts may not have it (but a
+        # model with a class token always has it: 17 x 17 = 16 x 18 + 1 must not read as a square grid)
+        n = pos.shape[1]
+        counts = (n - 1,) if "cls_token" in sd else (n - 1, n)
+        tokens = next((t for t in counts if math.isqrt(t) ** 2 == t), None)
         if tokens and math.isqrt(tokens) * desc["patch"] != a["img_size"]:
             overrides["img_size"] = math.isqrt(tokens) * desc["patch"]
     rel = {int(k.split(".")[1]): int(v.shape[0]) for k, v in sd.items() if k.endswith(".attn.rel_pos_h")}

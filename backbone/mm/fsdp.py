@@ -34,7 +34,8 @@ def eva_block_wrap_policy(module: nn.Module, recurse: bool, nonwrapped_numel: in
 
     Args:
         module: the module FSDP is deciding about.
-        recurse: whether FSDP asks to descend into ``module`` (always yes) or to wrap it.
+        recurse: ``True`` when FSDP asks whether to descend into ``module`` (the policy always says yes),
+            ``False`` when it asks whether to wrap it (yes for EVA blocks).
         nonwrapped_numel: parameters not yet wrapped below ``module`` (unused: blocks are wrapped by type).
     """
     from torch.distributed.fsdp.wrap import transformer_auto_wrap_policy

@@ -219,3 +219,14 @@ def test_pickled_code_is_refused(tmp_path):
 def test_missing_file():
     with pytest.raises(CheckpointError, match="does not exist"):
         read_checkpoint("/nonexistent/eva.pt")
+
+
+def test_architecture_inference_never_reads_a_non_square_grid_as_square():
+    from eva.backbone.convert import match_variant
+
+    wide = create_model("eva02_tiny_patch14_224", depth=2, img_size=(224, 252))  # 16 x 18 + class token = 17 x 17
+    assert wide.pos_embed.shape[1] == 289
+    name, overrides = match_variant(wide.state_dict())
+    assert name == "eva02_tiny_patch14_224" and "img_size" not in overrides  # not 238: nothing to resample to
+    det = create_model("eva02_tiny_patch14_224", depth=2, img_size=112, class_token=False, global_pool="")
+    assert match_variant(det.state_dict())[1]["img_size"] == 112  # 8 x 8 + the unused class slot

@@ -39,7 +39,7 @@ def test_overflowing_steps_are_skipped_and_repeated_failure_stops():
 
 
 def test_clipping_scales_the_whole_gradient_to_max_norm():
-    """Clipping really clips (the logged norm is the pre-clip one) and equals mmengine's own ``OptimWrapper``."""
+    """Clipping really clips the step to ``max_norm`` and equals mmengine's own ``OptimWrapper``."""
     from mmengine.optim import OptimWrapper
 
     x, y = torch.randn(8, 4), torch.randn(8, 2)

@@ -78,12 +78,13 @@ def test_maskness():
     torch.testing.assert_close(maskness(probs, 0.5), torch.tensor([0.8, 0.0]))
 
 
-def _infer(**roi):
+def _infer(predictor=None, **roi):
     torch.manual_seed(0)
     cfg = tiny_model_cfg()
     cfg.model.roi_heads.update(roi)
     for p in cfg.model.roi_heads.box_predictors:
         p.test_score_thresh = 0.0  # an untrained model: keep its low-score boxes
+        p.update(predictor or {})
     model = instantiate(cfg.model).eval()
     torch.manual_seed(1)
     image = torch.rand(3, 96, 112) * 255
@@ -103,7 +104,18 @@ def test_cascade_heads_apply_soft_nms_and_maskness():
         return int(((iou > 0.5) & same).sum())  # 0.5: detectron2's test NMS threshold
 
     assert overlapping_same_class_pairs(hard) == 0  # detectron2's hard NMS ran ...
-    assert overlapping_same_class_pairs(soft) > 0  # ... and soft-NMS replaced it: the pairs survive, decayed
+    assert overlapping_same_class_pairs(soft) > 0  # ... and soft-NMS replaced it: the pairs survive
+
+    # the heads' result is exactly soft-NMS over detectron2's candidates (its NMS off, no top-k), then top-k
+    candidates = _infer(predictor=dict(test_nms_thresh=1.0, test_topk_per_image=-1))
+    keep, scores = soft_nms(candidates.pred_boxes.tensor, candidates.scores, "linear", 0.3, 0.5, 1e-3,
+                            candidates.pred_classes)
+    topk = instantiate(tiny_model_cfg().model).roi_heads.box_predictor[-1].test_topk_per_image  # detectron2's 100
+    decayed = _infer(soft_nms=dict(method="linear", iou_threshold=0.3))  # the defaults: sigma 0.5, min 1e-3
+    assert 0 < len(decayed) == min(topk, len(keep))
+    torch.testing.assert_close(decayed.scores, scores[:topk])
+    torch.testing.assert_close(decayed.pred_boxes.tensor, candidates.pred_boxes.tensor[keep[:topk]])
+    assert not torch.equal(scores, candidates.scores[keep])  # some scores were decayed
     rescored = _infer(soft_nms=dict(method="linear", iou_threshold=0.6, class_wise=True), maskness_thresh=0.5)
     assert len(rescored) == len(soft)
     # same boxes, each score multiplied by its mask's maskness (masks pasted to the image are thresholded, so
