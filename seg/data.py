@@ -3,6 +3,7 @@ scikit-learn's photos (exact masks), written in mmseg's ``BaseSegDataset`` folde
 that writes and reads them from a config."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,8 +25,6 @@ def write_semantic_composites(root: str, n: int, size: int = 128, split: str = "
     ``root/composites.json`` records what was written; a set written with other settings (or by an earlier version
     of the labelling) is replaced.
     """
-    import json
-
     from PIL import Image
 
     root = Path(root)
