@@ -12,8 +12,8 @@ from .variants import NOT_IN_TIMM_NAMES, VARIANTS, create_model, list_models, mo
 from .video import EVAVideoViT, create_video_model
 
 __all__ = [
-    "EVAViT", "EVAVideoViT", "create_video_model", "NOT_IN_TIMM_NAMES", "create_model", "list_models", "model_args", "VARIANTS", "load_checkpoint",
-    "read_checkpoint",
+    "EVAViT", "EVAVideoViT", "create_video_model", "NOT_IN_TIMM_NAMES", "create_model", "list_models",
+    "model_args", "VARIANTS", "load_checkpoint", "read_checkpoint",
     "save_checkpoint", "convert_state_dict", "export_timm", "CheckpointError", "LoadReport", "get_layer_id",
     "get_lr_scale", "is_no_decay", "param_groups_layer_decay", "load_pretrained",
 ]

@@ -2,18 +2,16 @@
 pre-training reads, all with timm's augmentation. Every sample is a pure function of (seed, epoch, index)."""
 from __future__ import annotations
 
-import random
 from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from mmengine.registry import DATASETS
 from timm.data import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, create_transform
 from torch.utils.data import Dataset
 
 from eva.backbone.data import TarShardIndex, image_folder, load_real_images
 from eva.backbone.data.tar_shards import IMAGE_EXTS
-from eva.backbone.mm.sampler import sample_seed
+from eva.backbone.seeding import sample_seed, seeded
 
 #: timm's RandAugment policy of the EVA fine-tuning recipes.
 EVA_RAND_AUGMENT = "rand-m9-mstd0.5-inc1"
@@ -61,15 +59,8 @@ class ClsDataset(Dataset):
 
     def __getitem__(self, key):
         epoch, index = key if isinstance(key, tuple) else (0, key)
-        seed = sample_seed(self.seed, epoch, index)
-        state, np_state = random.getstate(), np.random.get_state()
-        with torch.random.fork_rng(devices=[]):  # timm's transforms draw from `random`, numpy and torch
-            random.seed(seed)
-            np.random.seed(seed % 2**32)
-            torch.manual_seed(seed)
+        with seeded(sample_seed(self.seed, epoch, index)):  # timm's transforms draw from random, numpy, torch
             img = self.transform(self.image(index))
-        random.setstate(state)
-        np.random.set_state(np_state)
         return {"inputs": img, "data_samples": self.label(index)}
 
 

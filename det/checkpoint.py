@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Dict
 
 import torch
+from detectron2.checkpoint import DetectionCheckpointer
 from torch import nn
 
 from eva.backbone import CheckpointError, LoadReport, read_checkpoint
+from eva.backbone.checkpoint import atomic_path
 from eva.backbone.pretrained import load_with_backbone
 
 from .backbone import UNUSED_KEYS
@@ -59,3 +61,48 @@ def load_detector(model: nn.Module, path_or_state, use_ema: bool = False, transf
                 f"model.roi_heads.num_classes" if cls else "use the config the checkpoint was trained with")
     return load_with_backbone(model, detector_state_dict(obj, use_ema), BACKBONE_PREFIX, model.backbone.net,
                               unused=UNUSED_KEYS, hint=hint, fresh=TRANSFER_HEADS if transfer else ())
+
+
+class _AtomicFile:
+    """A file opened for writing under a temporary name; closing it without error renames it to its target."""
+
+    def __init__(self, path: str, mode: str, **kwargs):
+        self._target = atomic_path(path)
+        self._file = open(self._target.__enter__(), mode, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._file, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._file.close()
+        return bool(self._target.__exit__(*exc))  # renames, or on an error removes the temporary file
+
+    def close(self) -> None:
+        self.__exit__(None, None, None)
+
+
+class _AtomicPathManager:
+    """detectron2's ``PathManager`` with local files opened for writing made atomic (:class:`_AtomicFile`)."""
+
+    def __init__(self, base):
+        self._base = base
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def open(self, path, mode: str = "r", **kwargs):
+        if any(m in mode for m in "wax") and "://" not in str(path):
+            return _AtomicFile(str(path), mode, **kwargs)
+        return self._base.open(path, mode, **kwargs)
+
+
+class AtomicDetectionCheckpointer(DetectionCheckpointer):
+    """detectron2's checkpointer whose checkpoints and ``last_checkpoint`` tag are written to a temporary file and
+    renamed: a crash while saving leaves the previous checkpoint, and the tag naming it, intact."""
+
+    def __init__(self, model: nn.Module, save_dir: str = "", **kwargs):
+        super().__init__(model, save_dir, **kwargs)
+        self.path_manager = _AtomicPathManager(self.path_manager)

@@ -1,5 +1,5 @@
 """Training and evaluation with detectron2's own engine (trainers, hooks, checkpointer, evaluators), plus a model
-EMA hook built on timm's ``ModelEmaV3``."""
+EMA hook built on timm's ``ModelEmaV3`` and the hook that makes a resumed run continue exactly."""
 from __future__ import annotations
 
 import logging
@@ -12,6 +12,8 @@ from detectron2.engine import AMPTrainer, SimpleTrainer, create_ddp_model, defau
 from detectron2.engine.train_loop import HookBase
 from detectron2.evaluation import inference_on_dataset, print_csv_format
 from detectron2.utils import comm
+
+from eva.backbone.seeding import seed_everything, step_seed
 
 logger = logging.getLogger("eva.det")
 
@@ -27,6 +29,34 @@ class ModelEMAHook(HookBase):
     def after_step(self):
         model = self.trainer.model
         self.ema.update(model.module if hasattr(model, "module") else model, step=self.trainer.iter)
+
+
+class ExactResumeHook(HookBase):
+    """Makes a resumed run continue as the uninterrupted run would have.
+
+    - Before every step the Python, NumPy and torch generators are re-seeded from (seed, rank, iteration), so
+      drop path, proposal sampling and every other random draw depend on where training is, not on its history.
+    - Before training starts, a :class:`~eva.det.loader.ResumableTrainLoader` is told the iteration to start at,
+      so it yields the batches the uninterrupted run would have seen from there on.
+
+    Args:
+        seed: base seed (the config's ``train.seed``).
+        loader: the trainer's data loader.
+    """
+
+    def __init__(self, seed: int, loader):
+        self.seed, self.loader = int(seed), loader
+
+    def before_train(self):
+        if hasattr(self.loader, "start_iter"):
+            self.loader.start_iter = self.trainer.start_iter
+        elif self.trainer.start_iter > 0:
+            logger.warning("resuming with a loader that starts over (%s): the data order differs from an "
+                           "uninterrupted run's; eva.det.loader.build_resumable_train_loader resumes exactly",
+                           type(self.loader).__name__)
+
+    def before_step(self):
+        seed_everything(step_seed(self.seed, comm.get_rank(), self.trainer.iter))
 
 
 def prepare(cfg) -> None:
@@ -54,12 +84,13 @@ def build_model(cfg):
 
 def do_train(cfg, resume: bool = False, init_checkpoint: Optional[str] = None) -> dict:
     """detectron2's training loop over ``cfg``: AMP (bf16 where ``train.amp.precision`` says so) on CUDA, DDP
-    across processes, periodic checkpoints and evaluation, model EMA when ``train.model_ema.enabled``.
+    across processes, periodic (atomic) checkpoints and evaluation, model EMA when ``train.model_ema.enabled``;
+    ``resume`` continues exactly where the loader is ``eva.det.loader``'s (the recipes').
 
     Returns:
         The last evaluation's results (with EMA weights when ``train.model_ema.use_for_eval``).
     """
-    from .checkpoint import load_detector
+    from .checkpoint import AtomicDetectionCheckpointer, load_detector
 
     prepare(cfg)
     model = build_model(cfg)
@@ -83,7 +114,7 @@ def do_train(cfg, resume: bool = False, init_checkpoint: Optional[str] = None) -
     else:
         trainer = SimpleTrainer(model, train_loader, optimizer)
     extra = {"ema_state": ema_hook.ema} if ema_hook else {}
-    checkpointer = DetectionCheckpointer(model, cfg.train.output_dir, trainer=trainer, **extra)
+    checkpointer = AtomicDetectionCheckpointer(model, cfg.train.output_dir, trainer=trainer, **extra)
     eval_model = (lambda: ema_hook.ema.module) if ema_hook and ema_cfg.get("use_for_eval", True) else (lambda: model)
     last = {}
 
@@ -93,6 +124,7 @@ def do_train(cfg, resume: bool = False, init_checkpoint: Optional[str] = None) -
         return last
 
     trainer.register_hooks([
+        ExactResumeHook(cfg.train.get("seed", 0), train_loader),
         hooks.IterationTimer(),
         ema_hook,
         hooks.LRScheduler(scheduler=instantiate(cfg.lr_multiplier)),

@@ -53,7 +53,8 @@ class EVAMIM(BaseModel):
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         backbone = dict(backbone)
         # MIM applies the final norm to every token before the head: no pooling, no fc_norm.
-        self.student = create_model(backbone.pop("name"), **dict(dict(num_classes=0, global_pool="", fc_norm=False), **backbone))
+        self.student = create_model(backbone.pop("name"),
+                                    **dict(dict(num_classes=0, global_pool="", fc_norm=False), **backbone))
         dim = self.student.embed_dim
         self.mask_token = nn.Parameter(torch.zeros(1, 1, dim))
         trunc_normal_(self.mask_token, std=0.02)

@@ -1,5 +1,5 @@
-"""Data readers shared by every part: the small real datasets package registries ship (demos, tests),
-real video clips, copy-paste composites of real objects on real photos with exact masks, ImageNet-layout folders, and random
+"""Data readers shared by every part: the small real datasets package registries ship (demos, tests), real video
+clips, copy-paste composites of real objects on real photos with exact masks, ImageNet-layout folders, and random
 access to webdataset-style tar shards."""
 from .composites import Composite, make_composites
 from .folders import image_folder

@@ -7,15 +7,14 @@ turning safe loading off, ``eva.backbone.checkpoint`` allows numpy's plain data 
 from __future__ import annotations
 
 import os
-import random
 
 import numpy as np
-import torch
 from mmengine.fileio.backends import LocalBackend, register_backend
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 
 from ..checkpoint import atomic_path  # importing it also allows numpy plain data in torch.load
+from ..seeding import seed_everything, step_seed
 
 
 class AtomicLocalBackend(LocalBackend):
@@ -53,10 +52,7 @@ class ResumeStateHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         base = self.seed if self.seed is not None else (runner.seed if runner.seed is not None else 0)
-        step_seed = (int(base) * 1_000_003 + runner.rank * 7_919 + runner.iter) % (2**31 - 1)
-        random.seed(step_seed)
-        np.random.seed(step_seed)
-        torch.manual_seed(step_seed)  # also seeds every CUDA device
+        seed_everything(step_seed(base, runner.rank, runner.iter))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         hub = checkpoint.get("message_hub")

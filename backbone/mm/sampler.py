@@ -5,10 +5,7 @@ from __future__ import annotations
 from mmengine.dataset import DefaultSampler
 from mmengine.registry import DATA_SAMPLERS
 
-
-def sample_seed(seed: int, epoch: int, index: int) -> int:
-    """The seed of one sample's augmentation in one epoch."""
-    return ((seed * 1_000_003 + epoch) * 10_000_019 + index) % (2**63 - 1)
+from ..seeding import sample_seed  # noqa: F401  (re-exported: the datasets' seed of one sample)
 
 
 @DATA_SAMPLERS.register_module(force=True)

@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 
 from eva.backbone.data import TarShardIndex, image_folder, load_real_images
 from eva.backbone.data.tar_shards import IMAGE_EXTS
-from eva.backbone.mm.sampler import sample_seed
+from eva.backbone.seeding import sample_seed
 
 from ..masking import DEFAULT_MASK_RATIO, BlockMaskGenerator
 

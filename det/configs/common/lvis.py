@@ -11,7 +11,8 @@ def to_lvis(model, dataloader, repeat_thresh=0.001, max_dets=300, score_thresh=0
     dataloader.train.dataset.names = "lvis_v1_train"
     dataloader.train.sampler = L(RepeatFactorTrainingSampler)(
         repeat_factors=L(RepeatFactorTrainingSampler.repeat_factors_from_category_frequency)(
-            dataset_dicts="${dataloader.train.dataset}", repeat_thresh=repeat_thresh))
+            dataset_dicts="${dataloader.train.dataset}", repeat_thresh=repeat_thresh),
+        seed="${train.seed}")
     dataloader.test.dataset.names = "lvis_v1_val"
     dataloader.evaluator = L(LVISEvaluator)(dataset_name="${..test.dataset.names}", max_dets_per_image=max_dets)
     model.roi_heads.num_classes = 1203

@@ -19,6 +19,7 @@ train.ddp.fp16_compression = True
 train.max_iter = 60000
 train.eval_period = 5000
 train.checkpointer.period = 5000
+train.seed = 0  # data order, augmentation and per-step random draws: a resumed run continues exactly
 # model EMA (decay per step); evaluation uses the averaged weights when enabled
 train.model_ema = dict(enabled=False, decay=0.9999, use_for_eval=True)
 

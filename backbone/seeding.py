@@ -1,0 +1,54 @@
+"""Seeds as functions of where training is, the basis of exact resume in every part.
+
+A resumed run cannot replay the random draws the interrupted run made before it stopped. So no random draw
+depends on history: each training step re-seeds the generators from (seed, rank, iteration), and each sample's
+augmentation runs under a seed derived from (seed, pass, position). Workers, ranks and the resume point then
+change nothing.
+"""
+from __future__ import annotations
+
+import random
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import torch
+
+
+def sample_seed(seed: int, epoch: int, index: int) -> int:
+    """The seed of one sample's augmentation.
+
+    Args:
+        seed: the run's base seed.
+        epoch: the pass over the data (or any counter that, with ``index``, names the draw uniquely).
+        index: the sample's position in that pass.
+    """
+    return ((seed * 1_000_003 + epoch) * 10_000_019 + index) % (2**63 - 1)
+
+
+def step_seed(seed: int, rank: int, iteration: int) -> int:
+    """The seed of one training step on one rank (ranks differ, so they draw different drop-path masks)."""
+    return (int(seed) * 1_000_003 + rank * 7_919 + iteration) % (2**31 - 1)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@contextmanager
+def seeded(seed: int) -> Iterator[None]:
+    """Run a block (one sample's augmentation) under ``seed`` in Python's, NumPy's and torch's CPU generators,
+    then put the caller's generator states back."""
+    state, np_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            random.seed(seed)
+            np.random.seed(seed % 2**32)
+            torch.manual_seed(seed)
+            yield
+    finally:
+        random.setstate(state)
+        np.random.set_state(np_state)
