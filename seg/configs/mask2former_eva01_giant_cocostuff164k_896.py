@@ -102,12 +102,14 @@ param_scheduler = [
     dict(type="LinearLR", start_factor=1e-6, by_epoch=False, begin=0, end=recipe["warmup_iters"]),
     dict(type="PolyLR", power=1.0, eta_min=0.0, by_epoch=False, begin=recipe["warmup_iters"], end=recipe["iters"]),
 ]
-train_cfg = dict(type="IterBasedTrainLoop", max_iters=recipe["iters"], val_interval=5000)
+# mmengine's IterBasedTrainLoop, but a resumed run starts its sampler where it stopped instead of loading every
+# batch it skips, and each sample is augmented under a seed of its own (eva.backbone.mm.loops)
+train_cfg = dict(type="ResumableIterBasedTrainLoop", max_iters=recipe["iters"], val_interval=5000)
 default_hooks = dict(
     logger=dict(type="LoggerHook", interval=50, log_metric_by_epoch=False),
     checkpoint=dict(type="CheckpointHook", by_epoch=False, interval=5000, max_keep_ckpts=2),
 )
 # exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook);
-# the fixed seed makes the sampler's order the same in a resumed run (mmengine replays the batches it skips)
+# the fixed seed fixes the sampler's order and the per-sample seeds
 custom_hooks = [dict(type="ResumeStateHook")]
 randomness = dict(seed=0)

@@ -92,7 +92,8 @@ def test_demo_draws_predictions(run, tmp_path):
 
     cfg, out, _, _ = run
     image = next(out.parent.glob("eva_test_val/images/*.jpg"))
-    overrides = [f"dataloader.test.dataset.names.root={out.parent}", "dataloader.test.dataset.names.n=6",
+    overrides = [f"train.output_dir={tmp_path / 'demo'}",  # detectron2's set-up writes its config there
+                 f"dataloader.test.dataset.names.root={out.parent}", "dataloader.test.dataset.names.n=6",
                  "dataloader.test.dataset.names.name=eva_test_val", "model.backbone.net.pretrained=null",
                  "model.backbone.net.depth=2", "model.backbone.net.global_blocks=[1]"]
     assert main(["det", "demo", "--config-file", str(CONFIGS / "demo" / "eva02_tiny_composites.py"),

@@ -61,10 +61,13 @@ def test_written_labels_are_the_item_class_plus_one(tmp_path):
     assert len(list((root / "ann").glob("*.png"))) == len(list((root / "img").glob("*.jpg"))) == 3  # ... replaced
 
 
-def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
-    """mmseg's iteration loop through `eva seg train`'s runner: killed after iteration 5 with a checkpoint at 3,
-    resumed, it ends bit-for-bit where an uninterrupted run ends (fixed seed, data-loading worker, drop path)."""
+@pytest.mark.parametrize("workers", [1, 0])
+def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path, workers, monkeypatch):
+    """The recipes' iteration loop through `eva seg train`'s runner: killed after iteration 5 with a checkpoint at
+    3, resumed, it ends bit-for-bit where an uninterrupted run ends (fixed seed, drop path), with or without
+    data-loading workers, and the resumed run loads only the batches it trains on."""
     from eva.seg.cli import _register
+    from eva.seg.data import SemanticCompositesDataset
 
     from ..crash import Killed, assert_same_weights, kill_after, train_part
 
@@ -72,7 +75,8 @@ def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
     cfg.write_text(
         f"_base_ = [{str(DEMO)!r}]\n"
         f"model = dict(backbone=dict(depth=4, out_indices=(0, 1, 2, 3), drop_path_rate=0.1, pretrained=None))\n"
-        f"train_dataloader = dict(batch_size=2, dataset=dict(data_root={str(tmp_path / 'train')!r}, num_images=16))\n"
+        f"train_dataloader = dict(batch_size=2, num_workers={workers},\n"
+        f"    dataset=dict(data_root={str(tmp_path / 'train')!r}, num_images=16))\n"
         f"val_dataloader = dict(dataset=dict(data_root={str(tmp_path / 'val')!r}, num_images=2))\n"
         f"train_cfg = dict(max_iters=6, val_interval=100, val_begin=100)\n"
         f"param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=6)]\n"
@@ -80,6 +84,11 @@ def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
     straight = train_part(cfg, tmp_path / "straight", ["eva.seg"], _register).model.state_dict()
     with pytest.raises(Killed):
         train_part(cfg, tmp_path / "killed", ["eva.seg"], _register, options=kill_after(5))
+    loaded = []
+    read = SemanticCompositesDataset.__getitem__
+    monkeypatch.setattr(SemanticCompositesDataset, "__getitem__", lambda self, i: loaded.append(i) or read(self, i))
     resumed = train_part(cfg, tmp_path / "killed", ["eva.seg"], _register, resume=True).model.state_dict()
+    if not workers:  # (workers load in their own processes)
+        assert len(loaded) == 3 * 2  # iterations 4-6 of batch 2: mmengine's own loop would load all 12
     assert sorted(p.name for p in (tmp_path / "killed").glob("iter_*.pth")) == ["iter_3.pth", "iter_6.pth"]
     assert_same_weights(straight, resumed)

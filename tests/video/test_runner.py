@@ -42,9 +42,11 @@ def test_train_test_and_demo_through_the_runner(tmp_path, capsys):
     assert main(["video", "demo", str(config), str(ckpt), str(tmp_path / "missing.mp4")]) == 2
 
 
-def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
-    """mmaction2's epoch loop: killed during epoch 2, resumed from epoch 1's checkpoint, it ends bit-for-bit where
-    an uninterrupted run ends (the K722 recipe's fixed seed and per-epoch worker seeds; drop path on)."""
+@pytest.mark.parametrize("workers", [1, 0])
+def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path, workers):
+    """The recipes' epoch loop: killed during epoch 2, resumed from epoch 1's checkpoint, it ends bit-for-bit where
+    an uninterrupted run ends (the K722 recipe's fixed seed and per-clip seeds; drop path on), with or without
+    data-loading workers."""
     from eva.video.cli import _register
 
     from ..crash import Killed, assert_same_weights, kill_after, train_part
@@ -56,7 +58,8 @@ def test_kill_and_resume_gives_the_uninterrupted_weights(tmp_path):
         f"_base_ = [{str(DEMO)!r}]\n"
         f"recipe = dict(epochs=2, warmup_epochs=0)\n"
         f"model = dict(backbone=dict(depth=2, drop_path_rate=0.1, pretrained=None))\n"
-        f"train_dataloader = dict(batch_size=4, dataset=dict(**{dataset!r}))\n"
+        f"train_dataloader = dict(batch_size=4, num_workers={workers}, persistent_workers={workers > 0},\n"
+        f"                        dataset=dict(**{dataset!r}))\n"
         f"val_dataloader = dict(batch_size=4, dataset=dict(**{dataset!r}))\n"
         f"train_cfg = dict(max_epochs=2, val_begin=100, val_interval=100)\n"
         f"param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=2,\n"

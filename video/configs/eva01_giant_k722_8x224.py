@@ -62,10 +62,8 @@ test_pipeline = [
     dict(type="FormatShape", input_format="NCTHW"),
     dict(type="PackActionInputs"),
 ]
-# Workers restart each epoch from mmengine's fixed per-worker seeds (not persistent: a persistent worker's random
-# stream would continue across epochs, so a run resumed at an epoch boundary would augment differently)
 train_dataloader = dict(
-    batch_size=recipe["batch_size"] // (num_gpus * accumulate), num_workers=8, persistent_workers=False,
+    batch_size=recipe["batch_size"] // (num_gpus * accumulate), num_workers=8, persistent_workers=True,
     sampler=dict(type="DefaultSampler", shuffle=True),
     dataset=dict(type=dataset_type, ann_file=f"{data_root}/train.txt", data_prefix=dict(video=f"{data_root}/train"),
                  pipeline=train_pipeline))
@@ -80,7 +78,9 @@ test_dataloader = dict(
 val_evaluator = dict(type="AccMetric")
 test_evaluator = val_evaluator
 
-train_cfg = dict(type="EpochBasedTrainLoop", max_epochs=recipe["epochs"], val_begin=1, val_interval=5)
+# mmengine's EpochBasedTrainLoop, but each clip is sampled and augmented under a seed of (seed, epoch, index), so
+# a resumed run continues exactly with any number of workers (eva.backbone.mm.loops)
+train_cfg = dict(type="ResumableEpochBasedTrainLoop", max_epochs=recipe["epochs"], val_begin=1, val_interval=5)
 val_cfg = dict(type="ValLoop")
 test_cfg = dict(type="TestLoop")
 optim_wrapper = dict(
@@ -105,7 +105,7 @@ default_hooks = dict(
     sync_buffers=dict(type="SyncBuffersHook"),
 )
 # exact resume, and checkpoints that load with torch.load(weights_only=True) (eva.backbone.mm.ResumeStateHook);
-# the fixed seed gives a resumed run the same sampler order and worker seeds
+# the fixed seed gives a resumed run the same sampler order and per-clip seeds
 custom_hooks = [dict(type="ResumeStateHook")]
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method="fork", opencv_num_threads=0),

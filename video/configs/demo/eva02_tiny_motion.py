@@ -39,7 +39,7 @@ test_pipeline = [
     dict(type="PackActionInputs"),
 ]
 train_dataloader = dict(
-    batch_size=recipe["batch_size"], num_workers=1,  # the K722 recipe's seeds and per-epoch workers: exact resume
+    batch_size=recipe["batch_size"], num_workers=1,  # the K722 recipe's loop and seed: exact resume
     dataset=dict(_delete_=True, type="MotionClipsDataset", data_root=_data, split="train", clip_len=recipe["frames"],
                  pipeline=train_pipeline))
 val_dataloader = dict(
