@@ -49,7 +49,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workers", type=int, nargs="+", default=[0, 2])
     p.add_argument("--batches", type=int, default=60, help="timed batches per measurement")
-    p.add_argument("--rounds", type=int, default=2, help="alternating rounds (median reported)")
+    p.add_argument("--rounds", type=int, default=4, help="rounds, alternating which loader goes first (median)")
     p.add_argument("--resume-at", type=int, default=90_000, help="iteration for the time-to-resume measurement")
     p.add_argument("--data-root", default=str(ROOT / "datasets"), help="where the composites are (built once)")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "det_loader_cpu.json"))
@@ -61,11 +61,12 @@ def main() -> None:
     torch.set_num_threads(1)
     cfg = LazyConfig.load(str(ROOT / "det" / "configs" / "demo" / "eva02_tiny_composites.py"))
     cfg = LazyConfig.apply_overrides(cfg, [f"dataloader.train.dataset.names.root={args.data_root}"])
+    images_per_s(build("detectron2", cfg, 0), args.batches)  # both then read the same images from a warm cache
     results = []
     for workers in args.workers:
         speeds = {"ours": [], "detectron2": []}
-        for _ in range(args.rounds):
-            for impl in speeds:
+        for r in range(args.rounds):
+            for impl in (("ours", "detectron2") if r % 2 == 0 else ("detectron2", "ours")):
                 speeds[impl].append(images_per_s(build(impl, cfg, workers), args.batches))
         ours, peer = (statistics.median(speeds[k]) for k in ("ours", "detectron2"))
         results.append(dict(workers=workers, ours_img_s=ours, detectron2_img_s=peer, speed_ratio=ours / peer))
