@@ -43,6 +43,8 @@ demo: setup
 bench: setup
 	$(VPY) benchmarks/backbone.py --device cpu
 	$(VPY) benchmarks/gpu.py --smoke --out work_dirs/gpu_smoke.json   # the GPU script's code paths, tiny, on the CPU
+	@if $(VPY) -c "import detectron2" 2>/dev/null; then $(VPY) benchmarks/det_loader.py; \
+	else echo "[eva] detectron2 is not installed: skipping the detection loader benchmark"; fi
 
 clean-venv:
 	rm -rf .venv

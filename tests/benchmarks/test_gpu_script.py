@@ -42,3 +42,18 @@ def test_gpu_profile_variant_parts_smoke(tmp_path):
     assert teachers[0]["targets_cos_min"] > 0.99 and teachers[0]["targets_rel_err_vs_fp32"] < 0.1
     (mim,) = [r for r in result["teacher_variants"] if r["section"] == "mim"]  # the step with that teacher
     assert mim["teacher_share"] > 0 and mim["img_s"] > 0
+
+
+def test_det_loader_benchmark_runs(tmp_path):
+    """benchmarks/det_loader.py end to end at a tiny size: both loaders timed, the resumed start measured."""
+    if importlib.util.find_spec("detectron2") is None:
+        pytest.skip("detectron2 is not installed: the detection loader benchmark compares against it")
+    out = tmp_path / "loader.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "det_loader.py"), "--workers", "0",
+                           "--batches", "2", "--rounds", "1", "--resume-at", "50", "--data-root", str(tmp_path),
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    (row,) = result["results"]
+    assert row["workers"] == 0 and row["ours_img_s"] > 0 and row["detectron2_img_s"] > 0
+    assert result["resume"]["at_iteration"] == 50 and result["resume"]["first_batch_s"] > 0
