@@ -15,6 +15,14 @@ import numpy as np
 import torch
 
 
+def _hashed(*parts: int) -> int:
+    # NumPy's SeedSequence hashes the parts: distinct tuples give unrelated seeds (a linear formula would collide,
+    # e.g. one sample of a 30M-image set with another epoch's sample, or one rank's step with another's)
+    fixed_width = [w for p in parts for w in (int(p) % 2**32, int(p) // 2**32 % 2**32)]  # 2 words per part
+    words = np.random.SeedSequence(fixed_width).generate_state(1, dtype=np.uint64)
+    return int(words[0]) % 2**63
+
+
 def sample_seed(seed: int, epoch: int, index: int) -> int:
     """The seed of one sample's augmentation.
 
@@ -23,12 +31,12 @@ def sample_seed(seed: int, epoch: int, index: int) -> int:
         epoch: the pass over the data (or any counter that, with ``index``, names the draw uniquely).
         index: the sample's position in that pass.
     """
-    return ((seed * 1_000_003 + epoch) * 10_000_019 + index) % (2**63 - 1)
+    return _hashed(seed, epoch, index)
 
 
 def step_seed(seed: int, rank: int, iteration: int) -> int:
     """The seed of one training step on one rank (ranks differ, so they draw different drop-path masks)."""
-    return (int(seed) * 1_000_003 + rank * 7_919 + iteration) % (2**31 - 1)
+    return _hashed(seed, 0x5EED, rank, iteration)  # the tag keeps steps apart from samples
 
 
 def seed_everything(seed: int) -> None:

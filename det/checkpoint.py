@@ -94,7 +94,7 @@ class _AtomicPathManager:
         return getattr(self._base, name)
 
     def open(self, path, mode: str = "r", **kwargs):
-        if any(m in mode for m in "wax") and "://" not in str(path):
+        if "w" in mode and "://" not in str(path):  # (append and exclusive modes keep their own semantics)
             return _AtomicFile(str(path), mode, **kwargs)
         return self._base.open(path, mode, **kwargs)
 

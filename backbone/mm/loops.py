@@ -22,8 +22,9 @@ from .sampler import EpochSeededSampler, SeededInfiniteSampler
 
 def seeded_dataloader(dataloader, runner, plain: tuple, seeded: type):
     """A training dataloader config whose ``plain`` sampler (type name or class) becomes ``seeded`` (same
-    arguments) around :class:`SeededDataset`; other configs, and built dataloaders, come back unchanged."""
-    if not isinstance(dataloader, dict):
+    arguments) around :class:`SeededDataset`; other configs (other samplers, a ``batch_sampler``), and built
+    dataloaders, come back unchanged."""
+    if not isinstance(dataloader, dict) or dataloader.get("batch_sampler"):  # a batch sampler reads plain indices
         return dataloader
     sampler = dict(dataloader.get("sampler") or {})
     if sampler.get("type") not in plain:
@@ -68,7 +69,10 @@ class _ResumedIterator:
 class ResumableIterBasedTrainLoop(IterBasedTrainLoop):
     """``IterBasedTrainLoop`` (same arguments) whose resume is exact and loads no skipped batch: a training
     dataloader config with mmengine's ``InfiniteSampler`` is built with :class:`SeededInfiniteSampler` around
-    :class:`SeededDataset`, and a resumed run starts the sampler at its next draw."""
+    :class:`SeededDataset`, and a resumed run starts the sampler at its next draw.
+
+    (mmengine's constructor starts the loader before the checkpoint is read, so workers prefetch
+    ``prefetch_factor`` batches each from the first draws; those few are discarded.)"""
 
     def __init__(self, runner, dataloader, max_iters: int, **kwargs):
         dataloader = seeded_dataloader(dataloader, runner, ("InfiniteSampler", InfiniteSampler),

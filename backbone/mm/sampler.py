@@ -63,6 +63,11 @@ class SeededDataset(Dataset):
     def metainfo(self) -> dict:
         return copy.deepcopy(self.dataset.metainfo)
 
+    def __getattr__(self, name):  # the wrapped dataset's other attributes (pipeline, data_list, ...)
+        if name == "dataset":  # not set yet (e.g. while unpickling in a worker)
+            raise AttributeError(name)
+        return getattr(self.dataset, name)
+
     def full_init(self) -> None:
         if hasattr(self.dataset, "full_init"):
             self.dataset.full_init()
