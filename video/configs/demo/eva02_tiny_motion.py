@@ -62,3 +62,5 @@ default_hooks = dict(logger=dict(interval=20), checkpoint=dict(interval=recipe["
                                                                save_best=None))
 env_cfg = dict(dist_cfg=dict(backend="gloo"))
 work_dir = "work_dirs/demo_video"
+# Seed 1, not the K722 recipe's 0: with seed 0 the loss stayed at chance (ln 6) for all 12 epochs (README, "Video")
+randomness = dict(seed=1)
