@@ -46,12 +46,13 @@ class SeededMapDataset(Dataset):
 
     def __getitem__(self, key):
         seed, index = key
-        replacements = random.Random(seed)
+        replacements = None
         for attempt in range(self.max_retries + 1):
             with seeded(sample_seed(seed, attempt, index)):
                 out = self.mapper(self.dataset[index])
             if out is not None:
                 return out
+            replacements = replacements or random.Random(seed)  # only built when a sample is rejected
             index = replacements.randrange(len(self.dataset))
         raise RuntimeError(f"the mapper rejected {self.max_retries + 1} samples in a row (returned None): check the "
                            f"dataset's annotations and the augmentations (e.g. a crop smaller than every object)")

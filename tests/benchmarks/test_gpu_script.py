@@ -57,3 +57,4 @@ def test_det_loader_benchmark_runs(tmp_path):
     (row,) = result["results"]
     assert row["workers"] == 0 and row["ours_img_s"] > 0 and row["detectron2_img_s"] > 0
     assert result["resume"]["at_iteration"] == 50 and result["resume"]["first_batch_s"] > 0
+    assert result["per_sample_seed_ms"] > 0
